@@ -1,0 +1,319 @@
+"""Virtual time for asyncio: an event loop whose clock jumps instead of sleeping.
+
+`run(main)` executes a coroutine on a fresh `VirtualTimeLoop`. Every `asyncio.sleep`,
+`wait_for`, `asyncio.timeout` and `loop.call_later` reads the loop's virtual clock, and
+when nothing is ready to run the clock jumps straight to the next timer. A two-second
+database refresh therefore costs microseconds of wall time, and the same program gives
+the same timings on every machine.
+
+It works from a notebook cell (where ipykernel already runs a loop: the simulation runs
+on a worker thread) and from pytest (inline).
+
+>>> import asyncio
+>>> async def slow():
+...     await asyncio.sleep(2.0)
+...     return asyncio.get_running_loop().time()
+>>> run(slow)
+2.0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, Union
+
+__all__ = [
+    "VirtualTimeLoop",
+    "SimulationError",
+    "SimulationDeadlock",
+    "RunawaySimulation",
+    "SimulationInterrupted",
+    "run",
+]
+
+T = TypeVar("T")
+
+
+class SimulationError(RuntimeError):
+    """Base class for problems with a simulation run itself (not with the code under test)."""
+
+
+class SimulationDeadlock(SimulationError):
+    """Nothing is ready and no timer is scheduled, yet the main coroutine has not finished."""
+
+
+class RunawaySimulation(SimulationError):
+    """Virtual time, wall time or the step count ran past its limit."""
+
+
+class SimulationInterrupted(SimulationError):
+    """The run was stopped from outside (for example the notebook's interrupt button)."""
+
+
+class _VirtualSelector(selectors.BaseSelector):
+    """Wraps a real selector; never blocks: a positive timeout advances the virtual clock."""
+
+    def __init__(self, loop: "VirtualTimeLoop") -> None:
+        self._real = selectors.DefaultSelector()
+        self._loop = loop
+
+    # Registration is delegated: the loop's self-pipe (used by call_soon_threadsafe) is real.
+    def register(self, fileobj, events, data=None):  # type: ignore[override]
+        return self._real.register(fileobj, events, data)
+
+    def unregister(self, fileobj):  # type: ignore[override]
+        return self._real.unregister(fileobj)
+
+    def modify(self, fileobj, events, data=None):  # type: ignore[override]
+        return self._real.modify(fileobj, events, data)
+
+    def get_key(self, fileobj):  # type: ignore[override]
+        return self._real.get_key(fileobj)
+
+    def get_map(self):  # type: ignore[override]
+        return self._real.get_map()
+
+    def close(self) -> None:
+        self._real.close()
+
+    def select(self, timeout=None):  # type: ignore[override]
+        loop = self._loop
+        loop._check_limits()
+        events = self._real.select(0)
+        if events:
+            return events
+        if timeout is None:
+            # Nothing ready, no timer: only an outside thread could wake us, and a
+            # deterministic simulation has none. Report instead of hanging forever.
+            raise SimulationDeadlock(loop._describe_deadlock())
+        if timeout > 0:
+            # Jump exactly onto the earliest timer (no floating-point drift from adding
+            # `when - now` to now), unless asyncio clamped the timeout.
+            scheduled = loop._scheduled
+            if scheduled and scheduled[0]._when - loop._vnow <= timeout * (1 + 1e-12):
+                loop._advance_to(scheduled[0]._when)
+            else:
+                loop._advance(timeout)
+        return []
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """A selector event loop driven by a virtual clock.
+
+    `time()` returns virtual seconds (starting at `start_time`). The loop never sleeps:
+    when only timers are pending it jumps to the earliest one. Limits turn runaway or
+    stuck programs into clear errors instead of hangs.
+    """
+
+    def __init__(
+        self,
+        *,
+        start_time: float = 0.0,
+        max_virtual_time: float = 24 * 3600.0,
+        wall_timeout: float | None = 60.0,
+        max_steps: int | None = None,
+    ) -> None:
+        self._vnow = float(start_time)
+        self._start_time = float(start_time)
+        self._max_virtual_time = max_virtual_time
+        self._wall_timeout = wall_timeout
+        self._max_steps = max_steps
+        self._steps = 0
+        self._wall_start = time.monotonic()
+        self._interrupt = threading.Event()
+        self._main_task: asyncio.Future[Any] | None = None
+        super().__init__(selector=_VirtualSelector(self))
+        # Timers within a nanosecond of "now" are due: virtual time has no jitter.
+        self._clock_resolution = 1e-9
+
+    def time(self) -> float:  # noqa: D102 - asyncio's API
+        return self._vnow
+
+    def interrupt(self) -> None:
+        """Ask the loop (from any thread) to stop at its next step with SimulationInterrupted."""
+        self._interrupt.set()
+        try:
+            self._write_to_self()
+        except Exception:  # closed already
+            pass
+
+    def _advance(self, dt: float) -> None:
+        self._advance_to(self._vnow + dt)
+
+    def _advance_to(self, when: float) -> None:
+        if when > self._vnow:
+            self._vnow = when
+        elapsed = self._vnow - self._start_time
+        if elapsed > self._max_virtual_time:
+            raise RunawaySimulation(
+                f"virtual time passed max_virtual_time={self._max_virtual_time:g} s without the "
+                "main coroutine finishing. Likely cause: a loop that keeps sleeping or polling "
+                "(a `while True` with `await asyncio.sleep(...)`), or a workload with no end. "
+                "Raise max_virtual_time if the run really is that long."
+            )
+
+    def try_jump_to(self, when: float) -> bool:
+        """Move the clock to `when` if nothing else would run before it; True if moved.
+
+        Used by request drivers to process many arrivals in one loop step: it is exactly what
+        the loop itself would do (jump to the next due time) without a trip through the
+        selector. False when a callback is ready or a timer is due at or before `when`;
+        the caller should then schedule itself with `call_at(when, ...)`.
+        """
+        if self._ready:
+            return False
+        scheduled = self._scheduled
+        if scheduled and scheduled[0]._when <= when:
+            return False
+        self._advance_to(when)
+        return True
+
+    def _check_limits(self) -> None:
+        self._steps += 1
+        if self._interrupt.is_set():
+            raise SimulationInterrupted("the simulation was interrupted")
+        if self._max_steps is not None and self._steps > self._max_steps:
+            raise RunawaySimulation(
+                f"the loop ran {self._max_steps} steps at virtual time {self._vnow:.6f} s. Likely "
+                "cause: tasks that hand control back and forth without time passing "
+                "(`await asyncio.sleep(0)` in a loop)."
+            )
+        # Checking the wall clock every step would cost a syscall; every 4096 steps is enough.
+        if self._wall_timeout is not None and self._steps % 4096 == 0:
+            if time.monotonic() - self._wall_start > self._wall_timeout:
+                raise RunawaySimulation(
+                    f"the simulation used more than wall_timeout={self._wall_timeout:g} s of real "
+                    f"time (virtual time reached {self._vnow:.3f} s). Likely cause: tasks that "
+                    "never wait on time, or far more simulated work than intended."
+                )
+
+    def _describe_deadlock(self) -> str:
+        lines = [
+            f"deadlock at virtual time {self._vnow:.6f} s: nothing is scheduled to run, yet the "
+            "simulation has not finished. Some task is awaiting a future, event or lock that "
+            "nothing will ever complete (a forgotten `set_result`, an un-released lock, or a "
+            "waiter on a load that was dropped)."
+        ]
+        waiting = []
+        for task in asyncio.all_tasks(self):
+            if task.done():
+                continue
+            stack = task.get_stack(limit=1)
+            where = (
+                f"{stack[0].f_code.co_filename}:{stack[0].f_lineno} in {stack[0].f_code.co_name}"
+                if stack
+                else "?"
+            )
+            waiting.append(f"  - task {task.get_name()} waiting at {where}")
+        if waiting:
+            lines.append("Tasks still waiting:")
+            lines.extend(sorted(waiting)[:20])
+            if len(waiting) > 20:
+                lines.append(f"  ... and {len(waiting) - 20} more")
+        return "\n".join(lines)
+
+
+Main = Union[Callable[[], Awaitable[T]], Awaitable[T]]
+
+
+def _run_on(loop: VirtualTimeLoop, main: Main[T]) -> T:
+    try:
+        asyncio.set_event_loop(loop)
+        coro = main() if callable(main) else main
+        task = loop.create_task(coro, name="simulation-main")  # type: ignore[arg-type]
+        loop._main_task = task
+        try:
+            result = loop.run_until_complete(task)
+        except BaseException:
+            # Cancel what is left so no "Task was destroyed but it is pending" noise remains.
+            _cancel_all(loop)
+            raise
+        # Like asyncio.run: background tasks still pending when main returns are cancelled.
+        _cancel_all(loop)
+        return result
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        except Exception:
+            pass
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def _cancel_all(loop: VirtualTimeLoop) -> None:
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if not pending:
+        return
+    for t in pending:
+        t.cancel()
+    loop._interrupt.clear()
+    try:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    except BaseException:
+        pass
+
+
+def run(
+    main: Main[T],
+    *,
+    start_time: float = 0.0,
+    max_virtual_time: float = 24 * 3600.0,
+    wall_timeout: float | None = 60.0,
+    max_steps: int | None = None,
+) -> T:
+    """Run `main` (a coroutine function or coroutine) to completion in virtual time.
+
+    Raises `SimulationDeadlock` if the program waits on something nothing will complete,
+    `RunawaySimulation` past `max_virtual_time` virtual seconds, `wall_timeout` real
+    seconds or `max_steps` loop steps, and re-raises whatever `main` raises.
+
+    From a running event loop (a Jupyter cell) the simulation runs on a worker thread;
+    interrupting the kernel stops it.
+
+    >>> import asyncio
+    >>> async def two_waits():
+    ...     await asyncio.gather(asyncio.sleep(1), asyncio.sleep(3))
+    ...     return asyncio.get_running_loop().time()
+    >>> run(two_waits)
+    3.0
+    """
+    if max_virtual_time <= 0:
+        raise ValueError(f"max_virtual_time must be positive, got {max_virtual_time!r}")
+    if wall_timeout is not None and wall_timeout <= 0:
+        raise ValueError(f"wall_timeout must be positive or None, got {wall_timeout!r}")
+    loop = VirtualTimeLoop(
+        start_time=start_time,
+        max_virtual_time=max_virtual_time,
+        wall_timeout=wall_timeout,
+        max_steps=max_steps,
+    )
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_on(loop, main)  # no loop in this thread: run inline
+
+    # A loop already runs here (ipykernel): run on a worker thread and wait for it.
+    outcome: dict[str, Any] = {}
+
+    def worker() -> None:
+        try:
+            outcome["value"] = _run_on(loop, main)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=worker, name="cachesim-virtual-time", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.05)
+    except KeyboardInterrupt:
+        loop.interrupt()
+        thread.join(5.0)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -1,0 +1,87 @@
+"""Architecture rules: one-way package dependencies, no machine paths or secrets in the repo."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LIB = ROOT / "lib"
+
+# coursekit -> cachesim -> swrcache: a package may import only those to its right.
+ALLOWED = {
+    "swrcache": set(),
+    "cachesim": {"swrcache"},
+    "coursekit": {"swrcache", "cachesim"},
+}
+
+
+def _imported_top_levels(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_dependencies_point_one_way(package):
+    forbidden = set(ALLOWED) - ALLOWED[package] - {package}
+    offenders = []
+    for path in sorted((LIB / package).rglob("*.py")):
+        bad = _imported_top_levels(path) & forbidden
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert not offenders, f"{package} must not depend on {sorted(forbidden)}: " + "; ".join(offenders)
+
+
+def test_swrcache_uses_only_the_standard_library():
+    import sys
+
+    stdlib = set(sys.stdlib_module_names) | {"swrcache", "__future__"}
+    offenders = []
+    for path in sorted((LIB / "swrcache").rglob("*.py")):
+        extra = _imported_top_levels(path) - stdlib
+        if extra:
+            offenders.append(f"{path.relative_to(ROOT)}: {sorted(extra)}")
+    assert not offenders, "swrcache is dependency-free: " + "; ".join(offenders)
+
+
+def _tracked_text_files() -> list[Path]:
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout
+        files = [ROOT / line for line in out.splitlines() if line]
+    except (OSError, subprocess.CalledProcessError):
+        files = [p for p in ROOT.rglob("*") if ".venv" not in p.parts and ".git" not in p.parts]
+    return [p for p in files if p.is_file() and p.suffix not in {".png", ".db"}]
+
+
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:root|home/\w+|work/main|Users/\w+|tmp/pytest-of-\w+)/")
+SECRET = re.compile(
+    r"(?:AKIA[0-9A-Z]{16}|-----BEGIN (?:RSA |EC )?PRIVATE KEY-----|ghp_[0-9A-Za-z]{36}|"
+    r"xox[bp]-[0-9A-Za-z-]{10,})"
+)
+
+
+def test_no_machine_paths_or_secrets_in_the_repo():
+    offenders = []
+    for path in _tracked_text_files():
+        try:
+            text = path.read_text()
+        except (UnicodeDecodeError, OSError):
+            continue
+        for pattern, what in ((MACHINE_PATH, "a path of a developer's machine"), (SECRET, "a secret")):
+            match = pattern.search(text)
+            if match:
+                offenders.append(f"{path.relative_to(ROOT)}: {what}: {match.group(0)!r}")
+    assert not offenders, "\n".join(offenders)
