@@ -1,5 +1,37 @@
-"""cachesim: a deterministic laboratory for caches, in virtual time."""
+"""cachesim: a deterministic laboratory for caches, in virtual time.
 
+Run a seeded workload against any cache with ``async get(key)`` and a simulated database
+with finite capacity, latency distributions and scheduled faults; read percentiles, DB
+load and cache counters; plot them. Same seed, same numbers, on every machine.
+
+>>> from cachesim import Workload, SimulatedDatabase, NaiveCache, simulate
+>>> r = simulate(Workload(duration=5, rate=100, keys=10, seed=3),
+...              lambda load: NaiveCache(load, ttl=60), database=SimulatedDatabase(latency=0.01))
+>>> r.db_calls, r.p99      # 10 keys; two callers missed one key at once: 11 loads
+(11, 0.01)
+"""
+
+from .baselines import BaselineStats, NaiveCache, SingleflightCache
+from .database import (
+    FAULT_KINDS,
+    DatabaseError,
+    DatabaseUnavailable,
+    Exponential,
+    Fault,
+    Fixed,
+    LatencyModel,
+    LogNormal,
+    SimulatedDatabase,
+    Uniform,
+    error_rate,
+    outage,
+    slowdown,
+)
+from .plots import plot_compare, plot_db_load, plot_latency
+from .progress import Progress
+from .results import Comparison, SimResult, SLOReport, compare, format_seconds
+from .simulation import CacheLike, simulate, simulate_async
+from .throttle import LoopThrottler
 from .vtime import (
     RunawaySimulation,
     SimulationDeadlock,
@@ -8,12 +40,20 @@ from .vtime import (
     VirtualTimeLoop,
     run,
 )
+from .scenarios import HotKeyDemo, hot_key_refresh_demo
+from .workload import Burst, Workload
 
 __all__ = [
-    "RunawaySimulation",
-    "SimulationDeadlock",
-    "SimulationError",
-    "SimulationInterrupted",
-    "VirtualTimeLoop",
-    "run",
+    "BaselineStats", "NaiveCache", "SingleflightCache",
+    "FAULT_KINDS", "DatabaseError", "DatabaseUnavailable", "Exponential", "Fault", "Fixed",
+    "LatencyModel", "LogNormal", "SimulatedDatabase", "Uniform", "error_rate", "outage", "slowdown",
+    "plot_compare", "plot_db_load", "plot_latency",
+    "HotKeyDemo", "hot_key_refresh_demo",
+    "Progress",
+    "Comparison", "SimResult", "SLOReport", "compare", "format_seconds",
+    "CacheLike", "simulate", "simulate_async",
+    "LoopThrottler",
+    "RunawaySimulation", "SimulationDeadlock", "SimulationError", "SimulationInterrupted",
+    "VirtualTimeLoop", "run",
+    "Burst", "Workload",
 ]

@@ -60,6 +60,7 @@ class _VirtualSelector(selectors.BaseSelector):
     def __init__(self, loop: "VirtualTimeLoop") -> None:
         self._real = selectors.DefaultSelector()
         self._loop = loop
+        self._countdown = 0
 
     # Registration is delegated: the loop's self-pipe (used by call_soon_threadsafe) is real.
     def register(self, fileobj, events, data=None):  # type: ignore[override]
@@ -83,9 +84,15 @@ class _VirtualSelector(selectors.BaseSelector):
     def select(self, timeout=None):  # type: ignore[override]
         loop = self._loop
         loop._check_limits()
-        events = self._real.select(0)
-        if events:
-            return events
+        # The real selector only carries the self-pipe (call_soon_threadsafe, interrupt):
+        # polling it every step would cost a syscall per step, so poll every 64 steps, and
+        # always before declaring a deadlock.
+        self._countdown -= 1
+        if self._countdown <= 0 or timeout is None:
+            self._countdown = 64
+            events = self._real.select(0)
+            if events:
+                return events
         if timeout is None:
             # Nothing ready, no timer: only an outside thread could wake us, and a
             # deterministic simulation has none. Report instead of hanging forever.
@@ -172,6 +179,15 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._advance_to(when)
         return True
 
+    def _disarm(self) -> None:
+        """Fresh, generous limits for cleaning up after the run has ended or failed (so a
+        task that ignores cancellation still cannot hang the caller)."""
+        self._interrupt.clear()
+        self._max_steps = self._steps + 1_000_000
+        self._wall_timeout = 5.0
+        self._wall_start = time.monotonic()
+        self._max_virtual_time = float("inf")
+
     def _check_limits(self) -> None:
         self._steps += 1
         if self._interrupt.is_set():
@@ -236,6 +252,7 @@ def _run_on(loop: VirtualTimeLoop, main: Main[T]) -> T:
         _cancel_all(loop)
         return result
     finally:
+        loop._disarm()
         try:
             loop.run_until_complete(loop.shutdown_asyncgens())
         except Exception:
@@ -250,7 +267,7 @@ def _cancel_all(loop: VirtualTimeLoop) -> None:
         return
     for t in pending:
         t.cancel()
-    loop._interrupt.clear()
+    loop._disarm()
     try:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     except BaseException:
@@ -272,7 +289,8 @@ def run(
     seconds or `max_steps` loop steps, and re-raises whatever `main` raises.
 
     From a running event loop (a Jupyter cell) the simulation runs on a worker thread;
-    interrupting the kernel stops it.
+    interrupting the kernel stops it. Like `asyncio.run`, tasks still pending when `main`
+    returns are cancelled (quietly) before the loop closes.
 
     >>> import asyncio
     >>> async def two_waits():
