@@ -65,7 +65,9 @@ class PrioritySlots:
         >>> PrioritySlots(1).idle()
         True
         """
-        return self.used == 0 and not any(not f.done() for _, _, f in self._waiters)
+        if self.used:
+            return False
+        return not self._waiters or not any(not f.done() for _, _, f in self._waiters)
 
     def try_acquire(self) -> bool:
         """Take a slot if one is free and nobody is queued; never waits.

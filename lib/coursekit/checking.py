@@ -1,0 +1,568 @@
+"""The learner's loop: ``start``, ``check``, ``hint``, ``reveal``, ``progress``.
+
+``check`` runs a question's visible checks against the learner's namespace (the
+notebook's globals) and says — named check by named check — what was expected and
+what came back. Untouched starter code reads as "not attempted", never as a crash.
+
+>>> import os, tempfile
+>>> os.environ["COURSEKIT_PROGRESS"] = os.path.join(tempfile.mkdtemp(), "p.json")
+>>> from coursekit.questions import Module, Question, expect, use_registry
+>>> def check_double(ns):
+...     '''double(4) is 8'''
+...     expect("double(4)", ns["double"](4), 8, advice="Multiply by two; don't add two.")
+>>> q = Question(id="dbl", title="Double it", checks=[check_double], hints=["What is 4 + 4?"])
+>>> with use_registry([Module(id="90_demo", title="Demo", questions=[q])]):
+...     _ = start("90_demo")
+...     report = check("dbl", ns={"double": lambda x: x + 2})
+• Module 90_demo — Demo: 1 question (dbl).
+  After each exercise run check("<question>"); hint("<question>") if you are stuck.
+✗ dbl — Double it: 0 of 1 checks pass
+  ✗ double(4): expected 8, got 6. Multiply by two; don't add two.
+  Stuck? hint("dbl")
+>>> bool(report)
+False
+>>> del os.environ["COURSEKIT_PROGRESS"]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from .display import COLORS, Box, Renderable, esc, show
+from .progress import ProgressStore, ProgressView, find_repo_root, progress_view
+from .questions import Mismatch, Module, NotAttempted, Question, check_name, find_question, load_module, short_repr
+from .rubric import Feedback
+from .rubrics import get_rubric
+
+__all__ = [
+    "CheckReport",
+    "CheckResult",
+    "Session",
+    "check",
+    "hint",
+    "progress",
+    "reference_answer",
+    "reset_session",
+    "reveal",
+    "session",
+    "solutions_dir",
+    "start",
+]
+
+Status = Literal["passed", "failed", "error", "not_attempted", "answered", "unknown"]
+STUB_MARKERS = ("YOUR ANSWER HERE", "YOUR CODE HERE", "raise NotImplementedError")
+
+
+# ----------------------------------------------------------------------------- session state
+
+
+@dataclass
+class Session:
+    """What this kernel remembers: the started module, passes, and hint tiers seen."""
+
+    module_id: str | None = None
+    passed: set[tuple[str, str]] = field(default_factory=set)
+    hint_tiers: dict[tuple[str, str], int] = field(default_factory=dict)
+    store: ProgressStore = field(default_factory=ProgressStore)
+
+
+session = Session()
+
+
+def reset_session(store: ProgressStore | None = None) -> Session:
+    """Forget this kernel's state (for tests); returns the fresh session."""
+    global session
+    session = Session(store=store or ProgressStore())
+    return session
+
+
+# ----------------------------------------------------------------------------- namespaces
+
+
+class LearnerNamespace(dict):  # type: ignore[type-arg]
+    """A copy of the learner's globals whose missing names mean "not attempted yet"."""
+
+    def __missing__(self, key: str) -> Any:
+        raise NotAttempted(f"`{key}` isn't defined yet — run the cell that defines it, then check again.")
+
+
+def _caller_namespace() -> dict[str, Any]:
+    """The notebook's user namespace if IPython runs us, else the calling frame's globals."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None and isinstance(getattr(shell, "user_ns", None), dict):
+        return shell.user_ns
+    return sys._getframe(2).f_globals  # 0: here, 1: check(), 2: whoever called check()
+
+
+# ----------------------------------------------------------------------------- locating learner code
+
+_LIBRARY_DIRS = tuple(
+    str(Path(p).resolve())
+    for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parent.parent)}
+)
+
+
+def _is_learner_file(filename: str) -> bool:
+    if filename.startswith("<ipython-input") or "ipykernel_" in filename:
+        return True
+    if filename.startswith("<"):
+        return filename in ("<stdin>", "<string>")
+    try:
+        resolved = str(Path(filename).resolve())
+    except OSError:
+        return False
+    return not resolved.startswith(_LIBRARY_DIRS)
+
+
+def _where(tb: TracebackType | None) -> str | None:
+    """'line 3 of your cell: return a / b' for the innermost learner frame, if any."""
+    for frame in reversed(traceback.extract_tb(tb)):
+        if _is_learner_file(frame.filename):
+            place = "your cell" if ("ipykernel_" in frame.filename or frame.filename.startswith("<")) else (
+                os.path.basename(frame.filename)
+            )
+            code = (frame.line or "").strip()
+            return f"line {frame.lineno} of {place}" + (f": {code}" if code else "")
+    return None
+
+
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one named check."""
+
+    name: str
+    status: Literal["passed", "failed", "error", "not_attempted"]
+    message: str = ""
+    advice: str = ""
+    where: str | None = None
+
+
+class CheckReport(Renderable):
+    """What ``check()`` returns: truthy iff the question passed.
+
+    For a reflective question ``status`` is ``"answered"`` and it is truthy when the
+    rubric asks nothing more (necessary, not sufficient: your instructor grades it).
+    """
+
+    def __init__(
+        self,
+        question_id: str,
+        status: Status,
+        *,
+        module: Module | None = None,
+        question: Question | None = None,
+        results: list[CheckResult] | None = None,
+        remaining: int = 0,
+        message: str = "",
+        feedback: list[Feedback] | None = None,
+    ) -> None:
+        self.question_id = question_id
+        self.status = status
+        self.module = module
+        self.question = question
+        self.results = results or []
+        self.remaining = remaining
+        self.message = message
+        self.feedback = feedback or []
+
+    @property
+    def passed(self) -> bool:
+        """Did every check pass (or, for a reflective answer, does the rubric ask nothing more)?"""
+        if self.status == "answered":
+            return bool(self.feedback) and all(f.met for f in self.feedback)
+        return self.status == "passed"
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"<CheckReport {self.question_id}: {self.status}>"
+
+    # -- rendering
+    def _heading(self) -> str:
+        title = f"{self.question_id} — {self.question.title}" if self.question else self.question_id
+        n_pass = sum(r.status == "passed" for r in self.results)
+        total = n_pass + (len(self.results) - n_pass) + self.remaining
+        if self.status == "passed":
+            return f"{title}: the check passes" if total == 1 else f"{title}: all {total} checks pass"
+        if self.status in ("failed", "error"):
+            return f"{title}: {n_pass} of {total} checks pass"
+        if self.status == "not_attempted":
+            return f"{title}: not attempted yet"
+        if self.status == "answered":
+            return f"{title}: answered — graded by your instructor"
+        return title
+
+    def _detail(self) -> list[tuple[str, str]]:
+        """(css status, text) lines under the heading."""
+        lines: list[tuple[str, str]] = []
+        if self.message:
+            lines.append(("info", self.message))
+        for r in self.results:
+            if r.status == "passed":
+                lines.append(("passed", f"✓ {r.name}"))
+            elif r.status == "not_attempted":
+                lines.append(("not_attempted", f"○ {r.message}"))
+            else:
+                icon = "✗"
+                text = f"{icon} {r.name}: {r.message}" if r.message else f"{icon} {r.name}"
+                lines.append((r.status, text + (f" {r.advice}" if r.advice else "")))
+            if r.where:
+                lines.append(("info", f"    at {r.where}"))
+        if self.remaining and self.status in ("failed", "error"):
+            word = "check runs" if self.remaining == 1 else "checks run"
+            lines.append(("info", f"· {self.remaining} more {word} once this one passes."))
+        if self.status == "passed":
+            lines.append(("info", f'Want to compare? reveal("{self.question_id}") shows the reference answer.'))
+        elif self.status in ("failed", "error") and self.question is not None and self.question.hints:
+            lines.append(("info", f'Stuck? hint("{self.question_id}")'))
+        return lines
+
+    def text(self) -> str:
+        icon = {"passed": "✓", "answered": "✎", "not_attempted": "○"}.get(self.status, "✗")
+        out = [f"{icon} {self._heading()}"] + [f"  {t}" for _, t in self._detail()]
+        for i, fb in enumerate(self.feedback):
+            if len(self.feedback) > 1:
+                out.append(f"  Reply {i + 1}:")
+            out += ["  " + line for line in fb.text().splitlines()]
+        return "\n".join(out)
+
+    def html(self) -> str:
+        box_status = {"passed": "passed", "answered": "answered", "not_attempted": "not_attempted"}.get(
+            self.status, "failed"
+        )
+        items = [f"<span style='color:{COLORS.get(s, COLORS['info'])}'>{esc(t)}</span>" for s, t in self._detail()]
+        for i, fb in enumerate(self.feedback):
+            prefix = f"<b>Reply {i + 1}</b>" if len(self.feedback) > 1 else ""
+            items.append(prefix + fb.html())
+        return Box(box_status, self._heading(), detail_html=items).html()
+
+
+# ----------------------------------------------------------------------------- the API
+
+
+def start(module_id: str) -> Renderable:
+    """Bind this kernel to a module so ``check("q")`` knows where ``q`` lives.
+
+    >>> from coursekit.questions import Module, Question, use_registry
+    >>> with use_registry([Module(id="91_demo", title="Demo", questions=[Question(id="a", title="A")])]):
+    ...     _ = start("91_demo")
+    • Module 91_demo — Demo: 1 question (a).
+      After each exercise run check("<question>"); hint("<question>") if you are stuck.
+    """
+    try:
+        mod = load_module(module_id)
+    except KeyError as exc:
+        return show(Box("error", f"Can't start {module_id!r}", [str(exc.args[0])]))
+    session.module_id = mod.id
+    n = len(mod.questions)
+    return show(
+        Box(
+            "info",
+            f"Module {mod.id} — {mod.title}: {n} question{'s' if n != 1 else ''} ({', '.join(mod.question_ids)}).",
+            ['After each exercise run check("<question>"); hint("<question>") if you are stuck.'],
+        )
+    )
+
+
+def _resolve(question_id: str) -> tuple[Module, Question] | str:
+    try:
+        return find_question(question_id, session.module_id if ":" not in question_id else None)
+    except KeyError as exc:
+        if session.module_id is not None and ":" not in question_id:
+            try:
+                return find_question(question_id)  # maybe it lives in another module
+            except KeyError:
+                pass
+        return str(exc.args[0])
+
+
+def _run_code_checks(mod: Module, q: Question, ns: dict[str, Any]) -> CheckReport:
+    learner = LearnerNamespace(ns)
+    results: list[CheckResult] = []
+    status: Status = "passed"
+    checks = list(q.checks)
+    for i, fn in enumerate(checks):
+        name = check_name(fn)
+        try:
+            fn(learner)
+        except NotAttempted as exc:
+            results.append(CheckResult(name, "not_attempted", f"Not attempted yet: {exc}"))
+            status = "not_attempted"
+        except NotImplementedError as exc:
+            where = _where(exc.__traceback__)
+            results.append(
+                CheckResult(
+                    name,
+                    "not_attempted",
+                    "Not attempted yet: the starter code still raises NotImplementedError. Replace it with your "
+                    "code, run the cell, then check again.",
+                    where=where,
+                )
+            )
+            status = "not_attempted"
+        except Mismatch as exc:
+            got = f"got {short_repr(exc.got)}"
+            results.append(
+                CheckResult(exc.name or name, "failed", f"expected {short_repr(exc.expected)}, {got}.", exc.advice)
+            )
+            status = "failed"
+        except AssertionError as exc:
+            results.append(CheckResult(name, "failed", _first_line(exc) or "the check's condition does not hold."))
+            status = "failed"
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # learner code: report it, never crash the cell
+            results.append(
+                CheckResult(
+                    name,
+                    "error",
+                    f"your code raised {type(exc).__name__}" + (f": {_first_line(exc)}" if _first_line(exc) else ""),
+                    where=_where(exc.__traceback__),
+                )
+            )
+            status = "error"
+        else:
+            results.append(CheckResult(name, "passed"))
+            continue
+        return CheckReport(q.id, status, module=mod, question=q, results=results, remaining=len(checks) - i - 1)
+    if not checks:
+        return CheckReport(q.id, "error", module=mod, question=q, message="This question has no automatic checks.")
+    return CheckReport(q.id, "passed", module=mod, question=q, results=results)
+
+
+def _is_stub(text: str, q: Question) -> str | None:
+    """Why a reflective answer counts as not attempted, or None.
+
+    >>> q = Question(id="r", title="R", kind="reflect", rubric="apology", placeholder="Write it here.")
+    >>> _is_stub("Write it here.", q)
+    "your answer still contains the starter text 'Write it here.' — replace it with your own words."
+    >>> _is_stub("We are sorry.", q) is None
+    True
+    """
+    if not text.strip():
+        return "your answer is empty."
+    markers = list(STUB_MARKERS)
+    if q.placeholder and q.placeholder.strip():
+        markers.append(q.placeholder.strip())
+    for marker in markers:
+        if marker.lower() in text.lower():
+            return f"your answer still contains the starter text {marker[:60]!r} — replace it with your own words."
+    return None
+
+
+def _run_reflect(mod: Module, q: Question, ns: dict[str, Any]) -> CheckReport:
+    name = q.answer_name
+    if name not in ns:
+        return CheckReport(
+            q.id, "not_attempted", module=mod, question=q,
+            message=f"Not attempted yet: `{name}` isn't defined — write your answer in its cell and run it.",
+        )
+    value = ns[name]
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+        return CheckReport(
+            q.id, "failed", module=mod, question=q,
+            message=f"`{name}` should be text in quotes (a string), not {type(value).__name__}.",
+        )
+    if not texts:
+        return CheckReport(q.id, "not_attempted", module=mod, question=q, message="Not attempted yet: no replies yet.")
+    for t in texts:
+        why = _is_stub(t, q)
+        if why:
+            return CheckReport(q.id, "not_attempted", module=mod, question=q, message=f"Not attempted yet: {why}")
+    rubric = get_rubric(q.rubric or "")
+    return CheckReport(q.id, "answered", module=mod, question=q, feedback=[rubric.evaluate(t) for t in texts])
+
+
+def check(question_id: str, *, ns: dict[str, Any] | None = None, quiet: bool = False) -> CheckReport:
+    """Run the question's visible checks against your notebook and show the result.
+
+    ``ns`` defaults to the notebook's namespace (IPython's user namespace, else the
+    caller's globals). ``quiet=True`` returns the report without displaying it.
+    Never raises because of your code: errors become part of the report.
+    """
+    namespace = ns if ns is not None else _caller_namespace()
+    resolved = _resolve(question_id)
+    if isinstance(resolved, str):
+        report = CheckReport(question_id, "unknown", message=resolved)
+    else:
+        mod, q = resolved
+        report = _run_reflect(mod, q, namespace) if q.kind == "reflect" else _run_code_checks(mod, q, namespace)
+        if report.passed:
+            session.passed.add((mod.id, q.id))
+        progress_status = {"passed": "passed", "answered": "answered", "not_attempted": "not_attempted"}.get(
+            report.status, "failed"
+        )
+        session.store.record(mod.id, q.id, progress_status)
+    return report if quiet else show(report)  # type: ignore[return-value]
+
+
+def hint(question_id: str, tier: int | None = None) -> Renderable:
+    """Show the next hint tier for a question (or tier ``tier``, counting from 1).
+
+    >>> from coursekit.questions import Module, Question, use_registry
+    >>> q = Question(id="h", title="H", hints=["What evicts first?", "Think of an OrderedDict."])
+    >>> with use_registry([Module(id="92_demo", title="Demo", questions=[q])]):
+    ...     _ = hint("h"); _ = hint("h"); _ = hint("h")
+    • Hint 1 of 2 for h: What evicts first?
+      hint("h") again for a more specific one.
+    • Hint 2 of 2 for h: Think of an OrderedDict.
+      That was the last hint. Still stuck? Ask your instructor or a neighbour.
+    • No more hints for h: you've seen all 2. hint("h", 1) shows one again.
+    """
+    resolved = _resolve(question_id)
+    if isinstance(resolved, str):
+        return show(Box("error", resolved))
+    mod, q = resolved
+    hints = list(q.hints)
+    n = len(hints)
+    key = (mod.id, q.id)
+    if n == 0:
+        return show(Box("info", f"No hints for {q.id}. Re-read the question and the message check() gives."))
+    if tier is None:
+        seen = session.hint_tiers.get(key, 0)
+        if seen >= n:
+            return show(Box("info", f'No more hints for {q.id}: you\'ve seen all {n}. hint("{q.id}", 1) shows one again.'))
+        tier = seen + 1
+    if not 1 <= tier <= n:
+        return show(Box("info", f"{q.id} has {n} hint{'s' if n != 1 else ''}; ask for 1 to {n}."))
+    session.hint_tiers[key] = max(session.hint_tiers.get(key, 0), tier)
+    follow = (
+        f'hint("{q.id}") again for a more specific one.'
+        if tier < n
+        else "That was the last hint. Still stuck? Ask your instructor or a neighbour."
+    )
+    return show(Box("info", f"Hint {tier} of {n} for {q.id}: {hints[tier - 1]}", [follow]))
+
+
+# ----------------------------------------------------------------------------- reveal
+
+
+def solutions_dir() -> Path | None:
+    """``$COURSEKIT_SOLUTIONS``, else ``<repo root>/solutions``, if it exists."""
+    env = os.environ.get("COURSEKIT_SOLUTIONS")
+    if env:
+        path = Path(env).expanduser()
+        return path if path.is_dir() else None
+    root = find_repo_root()
+    if root is not None and (root / "solutions").is_dir():
+        return root / "solutions"
+    return None
+
+
+_MARKER_LINES = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def reference_answer(module_id: str, question_id: str, directory: Path | None = None) -> str | None:
+    """The source of the solution cell whose nbgrader ``grade_id`` is ``question_id``.
+
+    Looks in ``<solutions>/<module>/<module>.ipynb`` first, then any notebook in that folder.
+    Returns None when there is no solutions folder or no such cell.
+
+    >>> import json, pathlib, tempfile
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> (base / "01_lru").mkdir()
+    >>> cell = {"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "lru_basic", "solution": True}},
+    ...         "source": ["class LRU:\\n", "    ### BEGIN SOLUTION\\n", "    pass\\n", "    ### END SOLUTION\\n"]}
+    >>> _ = (base / "01_lru" / "01_lru.ipynb").write_text(json.dumps({"cells": [cell]}))
+    >>> print(reference_answer("01_lru", "lru_basic", base))
+    class LRU:
+        pass
+    >>> reference_answer("01_lru", "other", base) is None
+    True
+    """
+    base = directory or solutions_dir()
+    if base is None or not (base / module_id).is_dir():
+        return None
+    first = base / module_id / f"{module_id}.ipynb"
+    notebooks = [first] if first.is_file() else []
+    notebooks += [p for p in sorted((base / module_id).glob("*.ipynb")) if p != first]
+    for path in notebooks:
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for cell in nb.get("cells", []):
+            meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+            if meta.get("grade_id") == question_id and meta.get("solution"):
+                src = cell.get("source", "")
+                src = "".join(src) if isinstance(src, list) else str(src)
+                lines = [ln for ln in src.splitlines() if ln.strip() not in _MARKER_LINES]
+                return "\n".join(lines).strip("\n")
+    return None
+
+
+def reveal(question_id: str) -> Renderable:
+    """Show the reference answer — only after ``check()`` passed for it in this kernel.
+
+    >>> from coursekit.questions import Module, Question, use_registry
+    >>> with use_registry([Module(id="93_demo", title="Demo", questions=[Question(id="r", title="R")])]):
+    ...     _ = reveal("r")
+    🔒 Reference answer for r is locked
+      The reference answer unlocks once your check passes: run check("r") first.
+    """
+    resolved = _resolve(question_id)
+    if isinstance(resolved, str):
+        return show(Box("error", resolved))
+    mod, q = resolved
+    if (mod.id, q.id) not in session.passed:
+        earlier = session.store.status(mod.id, q.id) in ("passed", "answered")
+        what = "your answer meets the checklist" if q.kind == "reflect" else "your check passes"
+        lines = [f'The reference answer unlocks once {what}: run check("{q.id}") first.']
+        if earlier:
+            lines = [f'You passed this before; run check("{q.id}") again in this kernel to unlock it.']
+        elif q.hints:
+            lines.append(f'Stuck? hint("{q.id}") gives a nudge without giving it away.')
+        return show(Box("locked", f"Reference answer for {q.id} is locked", lines))
+    answer = reference_answer(mod.id, q.id)
+    if answer is None:
+        if solutions_dir() is None:
+            msg = "Your instructor shares reference answers after the deadline — nothing more to unlock here."
+        else:
+            msg = "There is no reference answer for this question in the solutions notebook."
+        return show(Box("info", f"Reference answer for {q.id}", [msg]))
+    label = "One way to write it" if q.kind == "reflect" else "Reference answer"
+    return show(Box("passed", f"{label} for {q.id} — compare it with yours", code=answer))
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+def progress() -> ProgressView:
+    """Show which questions of which modules pass (HTML table in a notebook, text elsewhere).
+
+    >>> from coursekit.questions import Module, Question, use_registry
+    >>> with use_registry([Module(id="94_demo", title="Demo", questions=[Question(id="q", title="Q")])]):
+    ...     view = progress()  # doctest: +ELLIPSIS
+    Progress
+    [--------------------] 0 of 1 questions done. Next: 94_demo · q — Q  ...
+    <BLANKLINE>
+    94_demo  Demo
+      ○ q  Q  [not attempted]
+    >>> view.done, view.total
+    (0, 1)
+    """
+    view = progress_view(session.store)
+    show(view)
+    return view

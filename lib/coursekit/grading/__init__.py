@@ -1,0 +1,25 @@
+"""The CI grading command: ``coursekit grade SUBMISSIONS --out DIR``.
+
+Modules, one job each: ``discover`` (find submissions), ``source`` (instructor
+notebooks → roles), ``reconstruct`` (take only the learner's answer cells),
+``worker`` + ``kernel_guard`` + ``sandbox`` (execute in isolation), ``score``,
+``report`` (grades.csv, summary.json), ``feedback`` (HTML), ``engine`` (the
+pipeline, in parallel).
+
+Names are imported lazily so that the per-notebook worker process starts fast.
+"""
+from __future__ import annotations
+
+__all__ = ["GradingError", "Options", "Outcome", "grade"]
+
+
+def __getattr__(name: str):
+    if name in ("Options", "Outcome", "grade"):
+        from . import engine
+
+        return getattr(engine, name)
+    if name == "GradingError":
+        from .errors import GradingError
+
+        return GradingError
+    raise AttributeError(name)

@@ -1,0 +1,74 @@
+"""Find the submissions to grade.
+
+Two layouts:
+
+* nbgrader's: ``<dir>/<learner>/<module>/<module>.ipynb`` (``<dir>`` is usually
+  ``submitted/``; a folder that contains ``submitted/`` works too);
+* one learner's repository: ``<repo>/exercises/<module>/<module>.ipynb``.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import GradingError
+
+
+@dataclass(frozen=True)
+class Submission:
+    learner: str
+    module: str
+    path: Path | None  # None: the module folder holds no notebook
+
+
+def _notebook_in(folder: Path, module: str) -> Path | None:
+    p = folder / f"{module}.ipynb"
+    if p.is_file():
+        return p
+    nbs = sorted(q for q in folder.glob("*.ipynb") if not q.name.startswith("."))
+    return nbs[0] if len(nbs) == 1 else None
+
+
+def _learner_name(repo: Path, given: str | None) -> str:
+    name = given or os.environ.get("GITHUB_ACTOR") or repo.resolve().name or "learner"
+    return re.sub(r"[^A-Za-z0-9_.@-]", "_", name)
+
+
+def discover(path: str | Path, known_modules: list[str], modules: list[str] | None = None,
+             learner: str | None = None) -> list[Submission]:
+    root = Path(path)
+    if not root.is_dir():
+        raise GradingError(f"submissions folder not found: {root}")
+    wanted = list(modules) if modules else list(known_modules)
+    unknown = [m for m in wanted if m not in known_modules]
+    if unknown:
+        raise GradingError(f"unknown module(s): {', '.join(unknown)} (known: {', '.join(known_modules)})")
+
+    subs: list[Submission] = []
+    if (root / "exercises").is_dir():  # one learner's repository
+        name = _learner_name(root, learner)
+        for m in wanted:
+            folder = root / "exercises" / m
+            if folder.is_dir():
+                subs.append(Submission(name, m, _notebook_in(folder, m)))
+    else:
+        if (root / "submitted").is_dir():
+            root = root / "submitted"
+        strays: list[str] = []
+        for ldir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for mdir in sorted(p for p in ldir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                if mdir.name not in known_modules:
+                    strays.append(f"{ldir.name}/{mdir.name}")
+                elif mdir.name in wanted:
+                    subs.append(Submission(ldir.name, mdir.name, _notebook_in(mdir, mdir.name)))
+        if strays:
+            raise GradingError(
+                "unknown module folder(s) in the submissions: " + ", ".join(strays)
+                + f" (known modules: {', '.join(known_modules)})")
+    if not subs:
+        raise GradingError(f"no submissions found in {path} (expected <learner>/<module>/<module>.ipynb "
+                           "or exercises/<module>/<module>.ipynb)")
+    order = {m: i for i, m in enumerate(known_modules)}
+    return sorted(subs, key=lambda s: (s.learner, order[s.module]))

@@ -1,0 +1,121 @@
+"""feedback/<learner>/<module>.html: what passed, what did not, and what to do next.
+
+Built only from the grader's own messages, the learner's own answers and
+tracebacks of the learner's code or of visible tests. Hidden-test source and
+solution code are never inputs to this module.
+"""
+from __future__ import annotations
+
+import ast
+import html
+import re
+from pathlib import Path
+
+from .score import ModuleResult, Question
+
+ICONS = {"passed": "✔", "failed": "✘", "error": "✘", "timeout": "⏱", "not attempted": "○",
+         "kernel died": "☠", "manual": "✎", "grader error": "?"}
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
+color:#1d1d1f;line-height:1.45}
+h1{font-size:1.4rem;margin-bottom:.2rem} .sub{color:#555;margin-top:0}
+.q{border:1px solid #ddd;border-radius:6px;padding:.6rem .9rem;margin:.8rem 0}
+.q h2{font-size:1.05rem;margin:.1rem 0 .4rem} .pts{float:right;font-weight:normal;color:#444}
+.passed{border-left:6px solid #2e7d32} .failed,.error,.kernel-died{border-left:6px solid #c62828}
+.timeout{border-left:6px solid #ef6c00} .not-attempted{border-left:6px solid #9e9e9e}
+.manual{border-left:6px solid #1565c0} .grader-error{border-left:6px solid #6a1b9a}
+code{background:#f0f0f0;padding:0 .2rem;border-radius:3px}
+pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;font-size:.85rem;white-space:pre-wrap}
+.notes{background:#fff8e1;border:1px solid #ffe082;border-radius:6px;padding:.4rem 1rem}
+"""
+
+
+def inline(text: str) -> str:
+    """Escape, then show `names` as code."""
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def reflective_text(answer: str | None) -> str | None:
+    """The string a reflective answer cell assigns (parsed, never executed)."""
+    if not answer:
+        return None
+    try:
+        tree = ast.parse(answer)
+    except SyntaxError:
+        return None
+    texts = []
+    for node in tree.body:
+        value = getattr(node, "value", None)
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)) and isinstance(value, ast.Constant) \
+                and isinstance(value.value, str):
+            texts.append(value.value)
+    text = "\n".join(texts)
+    text = "\n".join(line for line in text.splitlines() if "### BEGIN SOLUTION" not in line
+                     and "### END SOLUTION" not in line)
+    return text if texts else None
+
+
+def rubric_questions(module: str, question: str, answer: str | None) -> list[str]:
+    """Formative questions from coursekit's rubric for a reflective answer ([] if unavailable)."""
+    text = reflective_text(answer)
+    if not text or not text.strip():
+        return []
+    try:
+        from coursekit.questions import load_module
+        from coursekit.rubrics import get_rubric
+
+        q = load_module(module).question(question)
+        if not getattr(q, "rubric", None):
+            return []
+        return list(get_rubric(q.rubric).evaluate(text).questions)
+    except Exception:  # noqa: BLE001 - the rubric is optional here
+        return []
+
+
+def _question_html(module: str, q: Question) -> str:
+    cls = q.status.replace(" ", "-")
+    pts = (f"{q.score:g} / {q.max:g}" if q.score is not None else f"– / {q.max:g}") if q.max else ""
+    parts = [f'<div class="q {cls}"><h2>{ICONS.get(q.status, "")} {html.escape(q.question)} '
+             f'— {html.escape(q.status)}<span class="pts">{pts}</span></h2>',
+             f"<p>{inline(q.message)}</p>"]
+    if q.detail:
+        parts.append(f"<pre>{html.escape(q.detail)}</pre>")
+    for n in q.notes:
+        parts.append(f'<p class="notes">{inline(n)}</p>')
+    if q.status == "manual":
+        asks = rubric_questions(module, q.question, q.answer_text)
+        if asks:
+            parts.append("<p>Questions to sharpen your answer before your instructor reads it:</p><ul>")
+            parts += [f"<li>{html.escape(a)}</li>" for a in asks]
+            parts.append("</ul>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def render(r: ModuleResult) -> str:
+    auto = [q for q in r.questions if q.status != "manual"]
+    head = (f"<h1>{html.escape(r.module)} — feedback for {html.escape(r.learner)}</h1>"
+            f'<p class="sub">Autograded score: <b>{r.score:g} / {r.max:g}</b>'
+            f"{' · questions graded by your instructor are marked ✎' if len(auto) < len(r.questions) else ''}</p>")
+    body = [head]
+    if r.grader_error:
+        body.append(f'<p class="notes">The grader itself failed on this notebook; your instructor has been told. '
+                    f"({html.escape(r.grader_error)})</p>")
+    if r.notes:
+        body.append('<div class="notes"><p><b>What the grader noticed in your notebook</b></p><ul>')
+        body += [f"<li>{inline(n)}</li>" for n in r.notes]
+        body.append("</ul></div>")
+    body += [_question_html(r.module, q) for q in r.questions]
+    body.append('<p class="sub">The grader rebuilds your notebook from the course source and takes only your '
+                "answer cells; test cells always run as published, followed by hidden tests.</p>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(r.module)} — {html.escape(r.learner)}</title><style>{CSS}</style></head>"
+            "<body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_feedback(out: Path, results: list[ModuleResult]) -> None:
+    for r in results:
+        d = out / "feedback" / r.learner
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{r.module}.html").write_text(render(r), encoding="utf-8")

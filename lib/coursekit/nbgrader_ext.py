@@ -1,0 +1,127 @@
+"""nbgrader preprocessors the course plugs in through `nbgrader_config.py` (nbgrader itself is unchanged).
+
+* `ExecuteWithDeadline` — nbgrader's `Execute` with a whole-notebook time budget on top of the
+  per-cell timeout: once the budget is spent, the remaining code cells are not run and carry a
+  `NotebookTimeoutError` output instead (so their tests score zero and the feedback says why).
+* `StripHiddenTestTracebacks` — for feedback: in an autograder test cell that holds hidden tests,
+  an error output keeps only what a learner may see. A failure on a *visible* line keeps its
+  exception name and message (e.g. the `check()` mismatch); a failure inside the hidden region,
+  or one we cannot place, keeps only the exception name. The raw traceback is always dropped,
+  because IPython prints the failing source line and its neighbours. Run it *before*
+  `ClearHiddenTests`, which removes the hidden source itself.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from typing import Any
+
+from nbformat.notebooknode import NotebookNode
+from traitlets import Float, Unicode
+
+from nbgrader import utils
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+
+__all__ = ["ExecuteWithDeadline", "StripHiddenTestTracebacks", "hidden_line_numbers"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# IPython >= 8: "Cell In[7], line 12" ; older: "<ipython-input-7-...> in <module>\n---> 12"
+_CELL_FRAME = re.compile(r"Cell In\s*\[(\d+)\],\s*line (\d+)")
+
+
+def hidden_line_numbers(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> set[int]:
+    """1-based line numbers of `source` inside (and including) the hidden-test markers."""
+    hidden: set[int] = set()
+    inside = False
+    for number, line in enumerate(source.split("\n"), start=1):
+        if begin in line:
+            inside = True
+        if inside:
+            hidden.add(number)
+        if end in line:
+            inside = False
+    return hidden
+
+
+class StripHiddenTestTracebacks(NbGraderPreprocessor):
+    """Replace error outputs of hidden-test cells with a message that reveals no hidden source."""
+
+    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
+    end_test_delimeter = Unicode("END HIDDEN TESTS").tag(config=True)
+
+    hidden_message = Unicode(
+        "{ename} raised inside a hidden test. The hidden tests are not shown; "
+        "re-read the task, run check() again and test the edge cases yourself.",
+        help="Replacement text for a failure in the hidden region ({ename} is substituted).",
+    ).tag(config=True)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, cell_index: int):
+        if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+            return cell, resources
+        hidden = hidden_line_numbers(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
+        if not hidden:
+            return cell, resources
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            ename = str(output.get("ename", "Error"))
+            where = self._failing_lines(output, cell.get("execution_count"))
+            if where and not (where & hidden):
+                text = f"{ename}: {output.get('evalue', '')}".rstrip(": ")
+            else:
+                text = self.hidden_message.format(ename=ename)
+                output["evalue"] = ""
+            output["traceback"] = [text]
+        return cell, resources
+
+    @staticmethod
+    def _failing_lines(output: NotebookNode, execution_count: int | None) -> set[int]:
+        lines: set[int] = set()
+        for entry in output.get("traceback", []):
+            for count, line in _CELL_FRAME.findall(_ANSI.sub("", entry)):
+                if execution_count is None or int(count) == int(execution_count):
+                    lines.add(int(line))
+        return lines
+
+
+class ExecuteWithDeadline(Execute):
+    """nbgrader's Execute plus a budget for the whole notebook (seconds, wall time)."""
+
+    notebook_timeout = Float(
+        600.0, help="Seconds for all cells of one notebook together; later cells are skipped."
+    ).tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
+        self._deadline = None  # the budget starts with the first cell, not with kernel startup
+        return super().preprocess(nb, resources, km=km)
+
+    def _remaining(self) -> float:
+        deadline = getattr(self, "_deadline", None)
+        return float("inf") if deadline is None else deadline - time.monotonic()
+
+    def _get_timeout(self, cell: NotebookNode | None) -> int | None:
+        timeout = super()._get_timeout(cell)
+        remaining = self._remaining()
+        if remaining == float("inf"):
+            return timeout
+        budget = max(1, math.ceil(remaining))
+        return budget if timeout is None else min(timeout, budget)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
+        if getattr(self, "_deadline", None) is None:
+            self._deadline = time.monotonic() + self.notebook_timeout
+        if cell.cell_type == "code" and self._remaining() <= 0:
+            cell.outputs = [
+                NotebookNode(
+                    output_type="error",
+                    ename="NotebookTimeoutError",
+                    evalue=f"not run: the notebook used its {self.notebook_timeout:g} s budget",
+                    traceback=[
+                        f"NotebookTimeoutError: not run: the notebook used its {self.notebook_timeout:g} s budget"
+                    ],
+                )
+            ]
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)

@@ -1,0 +1,319 @@
+"""A review role-play: escalating critiques, a short pause before each reply, a curveball.
+
+In a notebook with a widget frontend the learner sees one critique at a time, a
+pause prompt with an "I've paused" button that unlocks the reply box, and — after
+submitting — formative questions from the ``review_reply`` rubric. Midway, a
+curveball (a pager alert) interrupts and asks for another pause before going on.
+
+**Where replies go:** ``ns[answer_name]`` is always a *list of strings*, one reply per
+critique, in order (a resubmitted reply replaces that round's entry; replies already in
+that variable, e.g. from an earlier run of the cell, are kept until replaced).
+``check()`` on a reflective question whose answer is a list gives rubric feedback per
+reply. nbgrader collects the notebook *file*, not the kernel's memory, so the last
+screen shows :meth:`Roleplay.answer_code` — the assignment to paste into the graded
+answer cell.
+
+Headless (nbclient, nbgrader autograde, a terminal) nothing waits for input:
+:meth:`Roleplay.display` prints the critiques and tells the learner to write the
+replies into the answer variable themselves.
+
+>>> rp = Roleplay(["Where are the benchmarks?", "This blocks every caller."], "replies", ns={})
+>>> rp.stage, rp.round
+('pause', 0)
+>>> rp.pause(); _ = rp.submit("Thanks, fair point. I'll add a benchmark of p99 in ms.")
+>>> rp.ns["replies"]
+["Thanks, fair point. I'll add a benchmark of p99 in ms."]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Sequence, TextIO
+
+from .display import esc, in_kernel
+from .rubric import Feedback
+from .rubrics import get_rubric
+
+__all__ = ["Curveball", "DEFAULT_PAUSE", "HARSH_REVIEW", "PAGER_ALERT", "Roleplay"]
+
+DEFAULT_PAUSE = (
+    "Before you reply: notice any tension (a tight jaw, held breath, raised shoulders). "
+    "Let one slow breath out. Then name your intention in a few words — for example, \u201cI'm sharing this draft.\u201d"
+)
+
+# Paraphrased from the course's story: each round is sharper than the one before.
+HARSH_REVIEW: tuple[str, ...] = (
+    "The LRU part looks reasonable, but there are no numbers. Does refresh-on-stale actually lower database load, "
+    "and what does it do to tail latency? Also: what happens when two refreshes for the same key race?",
+    "Singleflight means every caller of a hot key waits behind a single refresh. If that refresh takes two seconds, "
+    "everyone on that key waits two seconds. That's head-of-line blocking, and it's in your p99.",
+    "I don't think this is safe to ship. Critical users need their session in under two seconds, and as written "
+    "one slow refresh can stall all of them at once. What exactly is your plan, and how will we know it works?",
+)
+
+PAGER_ALERT = (
+    "\U0001f514 Pager alert: user-session service — p99 latency above 2 s for 5 minutes on the current production "
+    "build. The on-call engineer is on it, but your chat is lighting up."
+)
+
+
+@dataclass(frozen=True)
+class Curveball:
+    """An interruption shown after round ``after_round`` (0-based) is answered."""
+
+    text: str
+    after_round: int | None = None  # None: the middle of the exercise
+
+
+def _frontend_available() -> bool:
+    if os.environ.get("COURSEKIT_HEADLESS") or not in_kernel():
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Roleplay:
+    """The review role-play. Drive it with the widgets, or with :meth:`pause`, :meth:`submit`, :meth:`next`.
+
+    ``rounds``: reviewer critiques, mildest first. ``answer_name``: the notebook variable
+    that receives the replies (a list of strings). ``ns``: the namespace to write into
+    (default: the notebook's).
+    """
+
+    def __init__(
+        self,
+        rounds: Sequence[str],
+        answer_name: str,
+        pause_prompt: str = DEFAULT_PAUSE,
+        curveball: str | Curveball | None = None,
+        *,
+        rubric: str = "review_reply",
+        reviewer: str = "Reviewer",
+        ns: dict[str, Any] | None = None,
+    ) -> None:
+        if not rounds:
+            raise ValueError("a role-play needs at least one critique")
+        self.rounds = list(rounds)
+        self.answer_name = answer_name
+        self.pause_prompt = pause_prompt
+        if isinstance(curveball, str):
+            curveball = Curveball(curveball)
+        if curveball is not None and curveball.after_round is None:
+            curveball = Curveball(curveball.text, max(0, (len(self.rounds) - 1) // 2))
+        self.curveball = curveball
+        self.rubric = get_rubric(rubric)
+        self.reviewer = reviewer
+        self.ns = ns if ns is not None else _notebook_namespace()
+        earlier = self.ns.get(answer_name)
+        keep = isinstance(earlier, list) and all(isinstance(r, str) for r in earlier)
+        self.replies: list[str] = list(earlier)[: len(self.rounds)] if keep else []
+        self.feedback: list[Feedback | None] = [None] * len(self.replies)
+        self.round = 0
+        self.stage = "pause"  # pause → reply → feedback → (curveball →) pause … → done
+        self.curveball_seen = False
+        self._widgets: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ the state machine
+
+    def pause(self) -> None:
+        """The learner has paused: unlock the reply box (or, after a curveball, go on)."""
+        if self.stage == "pause":
+            self.stage = "reply"
+        elif self.stage == "curveball":
+            self.curveball_seen = True
+            self.stage = "pause"
+            self._advance()
+        self._render()
+
+    def submit(self, reply: str) -> Feedback | None:
+        """Store ``reply`` for the current round and return the rubric's feedback.
+
+        Ignored (returns None) before the pause or when the reply is blank.
+        """
+        if self.stage not in ("reply", "feedback") or not reply.strip():
+            self._render(note="Write a reply first." if self.stage in ("reply", "feedback") else "")
+            return None
+        fb = self.rubric.evaluate(reply)
+        if self.round < len(self.replies):
+            self.replies[self.round] = reply
+            self.feedback[self.round] = fb
+        else:
+            self.replies.append(reply)
+            self.feedback.append(fb)
+        self.ns[self.answer_name] = list(self.replies)
+        self.stage = "feedback"
+        self._render()
+        return fb
+
+    def next(self) -> None:
+        """Move on after feedback: to the curveball if it is due, else to the next critique."""
+        if self.stage != "feedback":
+            return
+        cb = self.curveball
+        if cb is not None and not self.curveball_seen and self.round == cb.after_round and self.round + 1 < len(
+            self.rounds
+        ):
+            self.stage = "curveball"
+        else:
+            self._advance()
+        self._render()
+
+    def _advance(self) -> None:
+        if self.round + 1 < len(self.rounds):
+            self.round += 1
+            self.stage = "pause"
+        else:
+            self.stage = "done"
+
+    def answer_code(self) -> str:
+        """Python source assigning the replies, to paste into the graded answer cell.
+
+        >>> print(Roleplay(["Why?"], "replies", ns={"replies": ["I'll add a 100 ms threshold."]}).answer_code())
+        replies = [
+            "I'll add a 100 ms threshold.",
+        ]
+        """
+        import json
+
+        body = "".join(f"    {json.dumps(r, ensure_ascii=False)},\n" for r in self.replies)
+        return f"{self.answer_name} = [\n{body}]"
+
+    # ------------------------------------------------------------------ headless text
+
+    def text(self) -> str:
+        """Everything a learner needs without widgets: the critiques and where to answer."""
+        n = len(self.rounds)
+        example = ", ".join(f'"my reply to critique {i + 1}"' for i in range(n))
+        out = [
+            f"Role-play: a code review in {n} round{'s' if n != 1 else ''}.",
+            f"Write your replies into `{self.answer_name}` as a list of strings, one per critique:",
+            f"    {self.answer_name} = [{example}]",
+            "",
+            f"Before each reply: {self.pause_prompt}",
+            "",
+        ]
+        for i, critique in enumerate(self.rounds):
+            out.append(f"Critique {i + 1} of {n} ({self.reviewer}): {critique}")
+            if self.curveball is not None and i == self.curveball.after_round and i + 1 < n:
+                out += ["", f"Interruption: {self.curveball.text}", "Pause again before you go on.", ""]
+        return "\n".join(out)
+
+    def display(self, stream: TextIO | None = None) -> None:
+        """Show the widgets in a notebook; print :meth:`text` when headless. Never blocks."""
+        if stream is not None or not _frontend_available():
+            print(self.text(), file=stream or sys.stdout)
+            return
+        from IPython.display import display
+
+        box = self.widget
+        bundle = box._repr_mimebundle_()
+        bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+        bundle["text/plain"] = self.text()  # what nbclient/nbgrader store and show without a frontend
+        display(bundle, raw=True)
+
+    def _ipython_display_(self) -> None:
+        self.display()
+
+    # ------------------------------------------------------------------ widgets
+
+    @property
+    def widget(self) -> Any:
+        """The ipywidgets VBox (built on first use)."""
+        return self.widgets["box"]
+
+    @property
+    def widgets(self) -> dict[str, Any]:
+        """The individual widgets, by name (tests click them)."""
+        if self._widgets is None:
+            import ipywidgets as w
+
+            parts = {
+                "header": w.HTML(),
+                "critique": w.HTML(),
+                "pause_prompt": w.HTML(),
+                "pause_button": w.Button(description="I've paused", icon="pause", button_style="info"),
+                "reply": w.Textarea(placeholder="Your reply to the reviewer…", layout=w.Layout(width="100%", height="8em")),
+                "submit": w.Button(description="Send reply", button_style="primary"),
+                "feedback": w.HTML(),
+                "next": w.Button(description="Next"),
+            }
+            parts["pause_button"].on_click(lambda _b: self.pause())
+            parts["submit"].on_click(lambda _b: self.submit(parts["reply"].value))
+            parts["next"].on_click(lambda _b: self.next())
+            parts["box"] = w.VBox(
+                [
+                    parts["header"],
+                    parts["critique"],
+                    w.HBox([parts["pause_prompt"], parts["pause_button"]]),
+                    parts["reply"],
+                    w.HBox([parts["submit"], parts["next"]]),
+                    parts["feedback"],
+                ]
+            )
+            self._widgets = parts
+            self._render()
+        return self._widgets
+
+    def _render(self, note: str = "") -> None:
+        if self._widgets is None:
+            return
+        p = self._widgets
+        n = len(self.rounds)
+        stage = self.stage
+        p["header"].value = f"<b>Code review — round {min(self.round + 1, n)} of {n}</b>"
+        if stage == "curveball" and self.curveball is not None:
+            p["critique"].value = (
+                "<div style='border-left:4px solid #9a6700;padding:4px 8px;background:#fff8c5'>"
+                f"{esc(self.curveball.text)}</div>"
+            )
+            p["pause_prompt"].value = f"<i>Pause again before you go on. {esc(self.pause_prompt)}</i>"
+        elif stage == "done":
+            n_rep = len(self.replies)
+            p["critique"].value = (
+                f"<div>That was the last round. Your {n_rep} repl{'y is' if n_rep == 1 else 'ies are'} in "
+                f"<code>{esc(self.answer_name)}</code>. Your instructor grades the notebook file, so paste this "
+                "into the answer cell below and run it:</div>"
+                "<pre style='background:#f6f8fa;padding:6px;border-radius:4px;white-space:pre-wrap'>"
+                f"{esc(self.answer_code())}</pre>"
+            )
+            p["pause_prompt"].value = ""
+        else:
+            p["critique"].value = (
+                f"<div style='border-left:4px solid #57606a;padding:4px 8px'><b>{esc(self.reviewer)}:</b> "
+                f"{esc(self.rounds[self.round])}</div>"
+            )
+            p["pause_prompt"].value = f"<i>{esc(self.pause_prompt)}</i>" if stage == "pause" else ""
+        p["pause_button"].disabled = stage not in ("pause", "curveball")
+        p["pause_button"].layout.display = None if stage in ("pause", "curveball") else "none"
+        locked = stage not in ("reply", "feedback")
+        p["reply"].disabled = locked
+        p["submit"].disabled = locked
+        p["next"].disabled = stage != "feedback"
+        p["next"].description = "Finish" if self.round + 1 >= n else "Next critique"
+        if stage in ("pause", "curveball"):
+            p["reply"].value = ""
+        fb = self.feedback[self.round] if stage == "feedback" and self.round < len(self.feedback) else None
+        parts = [f"<div style='color:#cf222e'>{esc(note)}</div>"] if note else []
+        if fb is not None:
+            parts.append(
+                f"<div style='color:#0969da'>Saved as reply {self.round + 1} in <code>{esc(self.answer_name)}</code>. "
+                "You can edit and send again, or go on.</div>" + fb.html()
+            )
+        p["feedback"].value = "".join(parts)
+
+
+def _notebook_namespace() -> dict[str, Any]:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None and isinstance(getattr(shell, "user_ns", None), dict):
+        return shell.user_ns
+    return sys._getframe(2).f_globals  # 0: here, 1: __init__, 2: caller of Roleplay(...)

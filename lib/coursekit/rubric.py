@@ -1,0 +1,536 @@
+"""Formative feedback on reflective writing: rules that ask questions, never scores.
+
+A :class:`Rubric` is a list of :class:`Rule` objects. Each rule looks at an
+:class:`Analysis` of the learner's text and returns ``None`` when it is met, or a
+question for the learner when it is not ("What will the user see next, and when?").
+
+Rules are necessary, not sufficient, and hard to game:
+
+* content rules only count matches inside *real sentences* — at least four words,
+  a normal share of function words ("the", "I", "will"…), not mostly rubric
+  keywords, and not a repeat of an earlier sentence — so a list of buzzwords
+  satisfies nothing;
+* a match preceded by a negation in the same clause ("not my fault", "I won't
+  blame") does not count for a rule that wants it, nor against a rule that forbids it;
+* each keyword counts once (``min_distinct`` counts distinct matches);
+* :class:`NotStuffed` and :class:`NotRepetitive` ask about keyword-heavy and
+  repeated-phrase answers; :class:`WordCount` keeps answers within limits.
+
+>>> rubric = Rubric("demo", "Demo", [Prose(1), Mentions("thanks", "Did you thank them?", [[r"thanks?"]])])
+>>> rubric.evaluate("Thanks for the careful review of this change.").met
+True
+>>> rubric.evaluate("thanks thanks thanks").questions[0]
+'Could you write this as full sentences to your reader, rather than a list of terms?'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from .display import Renderable, esc
+
+__all__ = [
+    "Analysis",
+    "Avoids",
+    "Feedback",
+    "Mentions",
+    "NotRepetitive",
+    "NotStuffed",
+    "Prose",
+    "Rubric",
+    "Rule",
+    "Sentence",
+    "WordCount",
+    "analyse",
+    "is_negated",
+]
+
+FUNCTION_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers him his how i i'd i'll i'm i've if in into is it it's its itself just let let's me more most
+    my no nor not now of off on once only or other our ours out over own same she should so some such than that
+    that's the their them then there these they this those through to too under until up very was we we'd we'll
+    we're we've were what when where which while who whom why will with would you you'd you'll you're you've your
+    yours also still yet one two already whether since though although however can't won't don't didn't isn't
+    wasn't aren't doesn't haven't couldn't shouldn't wouldn't there's here's what's who's""".split()
+)
+
+# Common verbs count as "glue" too: "I expect p99 under 150 ms" is a sentence, "p99 150 ms latency" is not.
+GLUE_VERBS = frozenset(
+    """expect expects add adds added make makes made get gets got see saw think want wants need needs use uses used
+    run runs ran drop drops fall falls stay stays show shows take takes took give gives go goes went keep keeps know
+    measure measures serve serves wait waits waited happen happened said say says put puts try tried look looks
+    agree mean means plan propose suggest fix fixed change changed ship shipped hit hits""".split()
+)
+
+NEGATORS = frozenset(
+    """not no never neither nor without nobody nothing none cannot hardly barely""".split()
+)
+
+_WORD = re.compile(r"\d[\d,]*(?:\.\d+)?[a-z%]*|[a-z][a-z0-9]*(?:'[a-z]+)*")
+_CLAUSE_BREAK = re.compile(r"[,;:()\u2014\u2013]| - | but | however | although | though | whereas | yet ")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, straight apostrophes, single spaces.
+
+    >>> normalise("It’s  NOT\\nmy fault")
+    "it's not my fault"
+    """
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    return re.sub(r"\s+", " ", text.lower()).strip()
+
+
+def words_of(text: str) -> list[str]:
+    """Words of already-normalised text; numbers keep their unit (``100ms``).
+
+    >>> words_of("i'll cap p99 at 100ms, not 2 s.")
+    ["i'll", 'cap', 'p99', 'at', '100ms', 'not', '2', 's']
+    """
+    return _WORD.findall(text)
+
+
+def _is_negator(word: str) -> bool:
+    return word in NEGATORS or word.endswith("n't")
+
+
+def is_negated(norm: str, start: int, window: int = 4) -> bool:
+    """Is the match at ``start`` negated by one of the ``window`` words before it, in its clause?
+
+    >>> s = "it was not my fault"
+    >>> is_negated(s, s.index("my fault"))
+    True
+    >>> s = "i won't blame the database, i blame myself"
+    >>> is_negated(s, s.index("blame")), is_negated(s, s.rindex("blame"))
+    (True, False)
+    """
+    before = norm[:start]
+    breaks = list(_CLAUSE_BREAK.finditer(before))
+    clause = before[breaks[-1].end():] if breaks else before
+    return any(_is_negator(w) for w in words_of(clause)[-window:])
+
+
+@dataclass
+class Sentence:
+    """One sentence (or line/bullet) of an answer."""
+
+    text: str
+    norm: str
+    words: list[str]
+    real: bool = True
+    why_not_real: str = ""
+    keyword_share: float = 0.0
+
+    @property
+    def is_question(self) -> bool:
+        """Does it end with a question mark?"""
+        return self.text.rstrip().rstrip("\"')").endswith("?")
+
+
+@dataclass
+class Analysis:
+    """The facts rules look at; built by :func:`analyse`."""
+
+    raw: str
+    words: list[str]
+    sentences: list[Sentence]
+    keyword_share: float
+    repeated_share: float
+    duplicate_sentences: int
+
+    @property
+    def real_sentences(self) -> list[Sentence]:
+        """Sentences that count for content rules."""
+        return [s for s in self.sentences if s.real]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split on line breaks, bullets and sentence ends.
+
+    >>> split_sentences("Done: the LRU.\\n- Not done: tests. What about races?")
+    ['Done: the LRU.', 'Not done: tests.', 'What about races?']
+    """
+    out: list[str] = []
+    for line in text.replace("\r", "\n").split("\n"):
+        line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line).strip()
+        out += [part.strip() for part in _SENTENCE_END.split(line) if part.strip()]
+    return out
+
+
+def _covered_words(norm: str, patterns: Sequence[re.Pattern[str]]) -> int:
+    spans = [m.span() for p in patterns for m in p.finditer(norm) if m.end() > m.start()]
+    if not spans:
+        return 0
+    return sum(1 for w in _WORD.finditer(norm) if any(a < w.end() and w.start() < b for a, b in spans))
+
+
+def analyse(text: str, keywords: Sequence[re.Pattern[str]] = ()) -> Analysis:
+    """Split ``text`` into sentences and decide which are real prose.
+
+    ``keywords`` are the rubric's vocabulary; a sentence that is mostly keywords is not real.
+
+    >>> a = analyse("We ship it today. cache, ttl, p99, latency, benchmark")
+    >>> [(s.text, s.real, s.why_not_real) for s in a.sentences]
+    [('We ship it today.', True, ''), ('cache, ttl, p99, latency, benchmark', False, 'list of terms')]
+    """
+    raw = text if isinstance(text, str) else str(text)
+    sentences: list[Sentence] = []
+    seen: set[tuple[str, ...]] = set()
+    duplicates = 0
+    covered_total = 0
+    all_words: list[str] = []
+    for part in split_sentences(raw):
+        norm = normalise(part)
+        words = words_of(norm)
+        if not words:
+            continue
+        all_words += words
+        covered = _covered_words(norm, keywords)
+        covered_total += covered
+        share = covered / len(words)
+        s = Sentence(part, norm, words, keyword_share=share)
+        function_share = sum(w in FUNCTION_WORDS or w in GLUE_VERBS for w in words) / len(words)
+        key = tuple(words)
+        if len(words) < 2:
+            s.real, s.why_not_real = False, "too short"
+        elif key in seen:
+            s.real, s.why_not_real = False, "repeated"
+            duplicates += 1
+        elif len(words) < 4:
+            pass  # a short sentence ("We're sorry.") is real unless the answer is mostly fragments
+        elif function_share < 0.2:
+            s.real, s.why_not_real = False, "list of terms"
+        elif len(words) >= 6 and len(set(words)) / len(words) < 0.5:
+            s.real, s.why_not_real = False, "repeated words"
+        elif len(words) >= 8 and share > 0.6:
+            s.real, s.why_not_real = False, "mostly keywords"
+        seen.add(key)
+        sentences.append(s)
+    short = [s for s in sentences if s.real and len(s.words) < 4]
+    long_real = len([s for s in sentences if s.real]) - len(short)
+    if len(short) > (max(1, long_real // 2) if long_real else 0):
+        for s in short:
+            s.real, s.why_not_real = False, "fragment"
+    content = [w for w in all_words if w not in FUNCTION_WORDS]
+    trigrams = [tuple(content[i : i + 3]) for i in range(len(content) - 2)]
+    repeated = len(trigrams) - len(set(trigrams))
+    return Analysis(
+        raw=raw,
+        words=all_words,
+        sentences=sentences,
+        keyword_share=covered_total / len(all_words) if all_words else 0.0,
+        repeated_share=repeated / len(trigrams) if trigrams else 0.0,
+        duplicate_sentences=duplicates,
+    )
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+class Rule:
+    """A necessary condition. :meth:`check` returns ``None`` when met, else a question."""
+
+    id: str
+
+    @property
+    def keywords(self) -> tuple[re.Pattern[str], ...]:
+        """Patterns that count as rubric vocabulary for keyword stuffing (none by default)."""
+        return ()
+
+    def check(self, analysis: Analysis) -> str | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _compile(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
+    # Whole words only; a pattern edge that is punctuation ("?", "%") needs no boundary.
+    return tuple(re.compile(rf"(?:(?<![\w'])|(?![\w']))(?:{p})(?:(?![\w'])|(?<![\w']))") for p in patterns)
+
+
+@dataclass(frozen=True)
+class Mentions(Rule):
+    """Met when a real sentence matches a pattern from *every* group (un-negated, if ``negatable``).
+
+    ``min_distinct``: how many distinct matches of group ``distinct_group`` are needed
+    across sentences (each keyword counts once). ``keyword_groups``: which groups are
+    rubric vocabulary for :class:`NotStuffed` (default all; leave out groups of common words).
+
+    >>> r = Mentions("owns", "Who caused it?", [[r"our (?:mistake|fault)"]])
+    >>> r.check(analyse("This outage was our mistake and we are fixing it."))
+    >>> r.check(analyse("This outage was not our mistake at all, to be clear."))
+    'Who caused it?'
+    """
+
+    id: str
+    question: str
+    groups: Sequence[Sequence[str]]
+    negatable: bool = True
+    min_distinct: int = 1
+    distinct_group: int = 0
+    keyword_groups: Sequence[int] | None = None
+    compiled: tuple[tuple[re.Pattern[str], ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "compiled", tuple(_compile(g) for g in self.groups))
+
+    @property
+    def keywords(self) -> tuple[re.Pattern[str], ...]:  # type: ignore[override]
+        """Patterns of the ``keyword_groups`` (default: all) — what a stuffer would paste."""
+        groups = range(len(self.compiled)) if self.keyword_groups is None else self.keyword_groups
+        return tuple(p for i in groups for p in self.compiled[i])
+
+    def _hits(self, s: Sentence, group: Sequence[re.Pattern[str]]) -> list[str]:
+        hits = []
+        for p in group:
+            for m in p.finditer(s.norm):
+                if not (self.negatable and is_negated(s.norm, m.start())):
+                    hits.append(m.group(0))
+        return hits
+
+    def satisfying(self, analysis: Analysis) -> tuple[set[int], set[str]]:
+        """Indices of the sentences that satisfy every group, and the distinct matches counted."""
+        where: set[int] = set()
+        distinct: set[str] = set()
+        for i, s in enumerate(analysis.sentences):
+            if not s.real:
+                continue
+            per_group = [self._hits(s, g) for g in self.compiled]
+            if all(per_group):
+                where.add(i)
+                distinct.update(per_group[self.distinct_group])
+        return where, distinct
+
+    def check(self, analysis: Analysis) -> str | None:
+        _, distinct = self.satisfying(analysis)
+        return None if len(distinct) >= self.min_distinct else self.question
+
+
+@dataclass(frozen=True)
+class Avoids(Rule):
+    """Unmet when any sentence matches a forbidden pattern (un-negated, if ``negatable``).
+
+    >>> r = Avoids("no_blame", "Who are you pointing at?", [r"blame (?:the|our) \\w+"])
+    >>> r.check(analyse("I blame the database for this."))
+    'Who are you pointing at?'
+    >>> r.check(analyse("I won't blame the database for this."))
+    """
+
+    id: str
+    question: str
+    patterns: Sequence[str]
+    negatable: bool = True
+    compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "compiled", _compile(self.patterns))
+
+    def offending(self, analysis: Analysis) -> list[str]:
+        """The phrases that break the rule."""
+        found = []
+        for s in analysis.sentences:
+            for p in self.compiled:
+                for m in p.finditer(s.norm):
+                    if not (self.negatable and is_negated(s.norm, m.start())):
+                        found.append(m.group(0))
+        return found
+
+    def check(self, analysis: Analysis) -> str | None:
+        return self.question if self.offending(analysis) else None
+
+
+@dataclass(frozen=True)
+class WordCount(Rule):
+    """Between ``min_words`` and ``max_words`` words.
+
+    >>> WordCount("length", 3, 5).check(analyse("one two three four five six"))
+    'Could you say it in 5 words or fewer? What could your reader do without?'
+    """
+
+    id: str
+    min_words: int
+    max_words: int
+    too_short: str = "Could you say a little more? What would your reader still need to know?"
+    too_long: str = "Could you say it in {max} words or fewer? What could your reader do without?"
+
+    def check(self, analysis: Analysis) -> str | None:
+        n = len(analysis.words)
+        if n < self.min_words:
+            return self.too_short.format(min=self.min_words, max=self.max_words, n=n)
+        if n > self.max_words:
+            return self.too_long.format(min=self.min_words, max=self.max_words, n=n)
+        return None
+
+
+@dataclass(frozen=True)
+class Prose(Rule):
+    """At least ``min_sentences`` real sentences.
+
+    >>> Prose(2).check(analyse("Benchmarks, p99, latency. Singleflight, SWR, thanks."))
+    'Could you write this as full sentences to your reader, rather than a list of terms?'
+    """
+
+    min_sentences: int = 2
+    id: str = "prose"
+    question: str = "Could you write this as full sentences to your reader, rather than a list of terms?"
+
+    def check(self, analysis: Analysis) -> str | None:
+        return None if len(analysis.real_sentences) >= self.min_sentences else self.question
+
+
+@dataclass(frozen=True)
+class NotRepetitive(Rule):
+    """No duplicated sentences, and few repeated three-word phrases.
+
+    >>> NotRepetitive().check(analyse("I will add a benchmark. I will add a benchmark."))
+    'You repeat yourself. What is the one thing you most want your reader to take away?'
+    """
+
+    max_repeated_share: float = 0.2
+    id: str = "not_repetitive"
+    question: str = "You repeat yourself. What is the one thing you most want your reader to take away?"
+
+    def check(self, analysis: Analysis) -> str | None:
+        if analysis.duplicate_sentences or analysis.repeated_share > self.max_repeated_share:
+            return self.question
+        if any(s.why_not_real == "repeated words" for s in analysis.sentences):
+            return self.question
+        return None
+
+
+@dataclass(frozen=True)
+class NotStuffed(Rule):
+    """Not a keyword list: keywords are a minority of the words, and most words are in real sentences.
+
+    >>> NotStuffed().check(analyse("Thanks! p99, benchmark, singleflight, ms, mitigation, sorry, owner"))
+    'This reads like a list of the terms a checklist looks for. What would you actually say to your reader?'
+    """
+
+    max_keyword_share: float = 0.4
+    id: str = "not_stuffed"
+    question: str = (
+        "This reads like a list of the terms a checklist looks for. What would you actually say to your reader?"
+    )
+
+    def check(self, analysis: Analysis) -> str | None:
+        if analysis.keyword_share > self.max_keyword_share:
+            return self.question
+        listy = [s for s in analysis.sentences if s.why_not_real in ("list of terms", "mostly keywords", "fragment")]
+        n_listy = sum(len(s.words) for s in listy)
+        if n_listy >= 6 and n_listy > 0.4 * len(analysis.words):
+            return self.question
+        if any(len(s.words) >= 8 and s.keyword_share >= 0.5 for s in listy):  # a line of buzzwords
+            return self.question
+        return None
+
+
+def _max_matching(options: list[set[int]]) -> int:
+    """Largest number of rules that can each be credited to a different sentence.
+
+    >>> _max_matching([{0}, {0}, {0, 1}])
+    2
+    """
+    owner: dict[int, int] = {}
+
+    def assign(rule: int, seen: set[int]) -> bool:
+        for sentence in options[rule]:
+            if sentence not in seen:
+                seen.add(sentence)
+                if sentence not in owner or assign(owner[sentence], seen):
+                    owner[sentence] = rule
+                    return True
+        return False
+
+    return sum(assign(r, set()) for r in range(len(options)))
+
+
+CRAMMED_QUESTION = (
+    "Most of your points share one sentence. Could you give each point its own sentence, so your reader can follow?"
+)
+
+
+# ----------------------------------------------------------------------------- rubric and feedback
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """A named list of rules; :meth:`evaluate` turns an answer into :class:`Feedback`."""
+
+    name: str
+    title: str
+    rules: Sequence[Rule]
+    closing_question: str = "What would you change if you read this aloud to the person it is for?"
+
+    @property
+    def keywords(self) -> tuple[re.Pattern[str], ...]:
+        """Every pattern content rules look for (used to spot keyword stuffing)."""
+        return tuple(p for r in self.rules for p in r.keywords)
+
+    def evaluate(self, text: str) -> "Feedback":
+        """Apply every rule to ``text``, then check the met content rules are not crammed into one sentence.
+
+        With three or more content rules met, all but one must be creditable to different sentences
+        (a one-sentence checklist padded with filler does not pass).
+        """
+        analysis = analyse(text, self.keywords)
+        results = [(r.id, r.check(analysis)) for r in self.rules]
+        met = [r for r, (_, q) in zip(self.rules, results) if q is None and isinstance(r, Mentions)]
+        if len(met) >= 3:
+            matched = _max_matching([r.satisfying(analysis)[0] for r in met])
+            results.append(("not_crammed", CRAMMED_QUESTION if matched < len(met) - 1 else None))
+        return Feedback(self, analysis, results)
+
+
+class Feedback(Renderable):
+    """Questions for the learner; never a score. ``met`` is True when no rule asks anything."""
+
+    max_shown = 4
+
+    def __init__(self, rubric: Rubric, analysis: Analysis, results: list[tuple[str, str | None]]) -> None:
+        self.rubric = rubric
+        self.analysis = analysis
+        self.results = results
+
+    def __repr__(self) -> str:
+        return f"<Feedback {self.rubric.name}: {len(self.questions)} question(s)>"
+
+    @property
+    def questions(self) -> list[str]:
+        """The questions of the unmet rules, in rubric order."""
+        return [q for _, q in self.results if q]
+
+    @property
+    def unmet(self) -> list[str]:
+        """Ids of the unmet rules."""
+        return [rid for rid, q in self.results if q]
+
+    @property
+    def met(self) -> bool:
+        return not self.questions
+
+    def _lines(self) -> tuple[str, list[str]]:
+        if self.met:
+            return (
+                "Your answer covers what this checklist looks for. The checklist can't judge quality — one more "
+                "question to ask yourself:",
+                [self.rubric.closing_question],
+            )
+        questions = self.questions
+        if "not_stuffed" in self.unmet and "prose" in self.unmet:  # one "write sentences" question is enough
+            questions = [q for rid, q in self.results if q and rid != "prose"]
+        shown = questions[: self.max_shown]
+        more = len(questions) - len(shown)
+        if more:
+            shown.append(f"(…and {more} more once these are addressed)")
+        return "Questions to consider before your instructor reads it:", shown
+
+    def text(self) -> str:
+        head, items = self._lines()
+        return "\n".join([head, *(f"  • {q}" for q in items)])
+
+    def html(self) -> str:
+        head, items = self._lines()
+        lis = "".join(f"<li>{esc(q)}</li>" for q in items)
+        return f"<div>{esc(head)}<ul style='margin:2px 0 2px 1em'>{lis}</ul></div>"

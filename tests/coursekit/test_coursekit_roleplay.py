@@ -1,0 +1,136 @@
+"""The role-play: widgets driven by their click handlers, and the headless path."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from coursekit.roleplay import HARSH_REVIEW, PAGER_ALERT, Curveball, Roleplay
+
+GOOD_REPLY = (
+    "Thanks, that's a fair point. If I understand you, one slow refresh makes every caller of the key wait. "
+    "I'll add a 100 ms wait threshold after which callers get the stale value, and I expect p99 to drop from "
+    "2,000 ms to under 120 ms on the seeded scenario."
+)
+STUFFED_REPLY = "thanks fair point p99 ms benchmark singleflight, threshold, stale, latency, 100 ms, mitigation"
+
+
+@pytest.fixture
+def rp():
+    return Roleplay(list(HARSH_REVIEW), "review_replies", curveball=PAGER_ALERT, ns={})
+
+
+def click(widget):
+    widget.click()  # runs the on_click handlers, as a frontend click would
+
+
+def test_reply_box_is_locked_until_the_learner_pauses(rp):
+    w = rp.widgets
+    assert "Reviewer:" in w["critique"].value and "no numbers" in w["critique"].value
+    assert "slow breath out" in w["pause_prompt"].value and "I&#x27;m sharing this draft" in w["pause_prompt"].value
+    assert w["reply"].disabled and w["submit"].disabled and w["next"].disabled
+    w["reply"].value = "sneaky early reply"
+    click(w["submit"])  # disabled in a frontend; even if called, nothing is stored
+    assert rp.replies == [] and "review_replies" not in rp.ns
+    click(w["pause_button"])
+    assert not w["reply"].disabled and not w["submit"].disabled
+    assert w["pause_button"].layout.display == "none"
+
+
+def test_submit_runs_the_rubric_stores_the_reply_and_shows_questions(rp):
+    w = rp.widgets
+    click(w["pause_button"])
+    w["reply"].value = STUFFED_REPLY
+    click(w["submit"])
+    assert rp.ns["review_replies"] == [STUFFED_REPLY]
+    assert "This reads like a list of the terms a checklist looks for" in w["feedback"].value
+    assert not w["next"].disabled
+    # revise and send again: the round's entry is replaced, not appended
+    w["reply"].value = GOOD_REPLY
+    click(w["submit"])
+    assert rp.ns["review_replies"] == [GOOD_REPLY]
+    assert "checklist can&#x27;t judge quality" in w["feedback"].value
+
+
+def test_blank_reply_is_not_stored(rp):
+    w = rp.widgets
+    click(w["pause_button"])
+    w["reply"].value = "   "
+    click(w["submit"])
+    assert rp.replies == [] and "Write a reply first." in w["feedback"].value
+
+
+def test_full_run_with_curveball_in_the_middle(rp):
+    w = rp.widgets
+    seen = []
+    for i in range(3):
+        assert rp.stage == "pause" and rp.round == i
+        seen.append(w["critique"].value)
+        click(w["pause_button"])
+        w["reply"].value = f"{GOOD_REPLY} (round {i + 1})"
+        click(w["submit"])
+        click(w["next"])
+        if i == 1:  # default: the curveball comes after the middle round
+            assert rp.stage == "curveball"
+            assert "Pager alert" in w["critique"].value and "Pause again" in w["pause_prompt"].value
+            assert w["reply"].disabled and not w["pause_button"].disabled
+            click(w["pause_button"])
+    assert rp.stage == "done"
+    assert "last round" in w["critique"].value and "paste this into the answer cell" in w["critique"].value
+    code = rp.answer_code()
+    assert code.startswith("review_replies = [") and "(round 3)" in code
+    scope: dict = {}
+    exec(code, scope)  # the pasted cell recreates exactly the stored replies
+    assert scope["review_replies"] == rp.ns["review_replies"]
+    assert [r[-9:] for r in rp.ns["review_replies"]] == ["(round 1)", "(round 2)", "(round 3)"]
+    assert "two seconds" in seen[1] and "safe to ship" in seen[2]  # escalating critiques, in order
+    assert w["reply"].disabled and w["next"].disabled
+
+
+def test_curveball_position_can_be_set():
+    rp = Roleplay(["a?", "b?", "c?"], "r", curveball=Curveball("Phone buzzes.", after_round=0), ns={})
+    rp.pause(), rp.submit(GOOD_REPLY), rp.next()
+    assert rp.stage == "curveball"
+    rp.pause()
+    assert rp.stage == "pause" and rp.round == 1
+
+
+def test_headless_display_prints_everything_and_never_waits(monkeypatch, capsys):
+    ns: dict = {}
+    rp = Roleplay(list(HARSH_REVIEW), "review_replies", curveball=PAGER_ALERT, ns=ns)
+    rp.display()  # no kernel here: the headless path
+    out = capsys.readouterr().out
+    assert "review_replies = [" in out and "one per critique" in out
+    assert out.index("Critique 1 of 3") < out.index("Critique 2 of 3") < out.index("Pager alert") < out.index(
+        "Critique 3 of 3")
+    assert "Pause again before you go on." in out
+    assert ns == {}  # nothing written, nothing blocked
+    buf = io.StringIO()
+    rp.display(stream=buf)
+    assert buf.getvalue().strip() == out.strip()
+
+
+def test_default_namespace_is_the_callers_globals():
+    rp = Roleplay(["Why?"], "_ck_roleplay_answer")
+    rp.pause()
+    rp.submit(GOOD_REPLY)
+    try:
+        assert globals()["_ck_roleplay_answer"] == [GOOD_REPLY]
+    finally:
+        globals().pop("_ck_roleplay_answer", None)
+
+
+def test_needs_rounds():
+    with pytest.raises(ValueError):
+        Roleplay([], "x", ns={})
+
+
+def test_rerunning_the_cell_keeps_earlier_replies_until_replaced():
+    ns = {"review_replies": ["first", "second", "third"]}
+    rp = Roleplay(list(HARSH_REVIEW), "review_replies", ns=ns)
+    rp.pause()
+    rp.submit(GOOD_REPLY)
+    assert ns["review_replies"] == [GOOD_REPLY, "second", "third"]
+    stub = {"review_replies": "YOUR ANSWER HERE"}
+    assert Roleplay(["Why?"], "review_replies", ns=stub).replies == []  # a stub is not a reply

@@ -1,0 +1,158 @@
+"""Broken or hostile submissions — one test each.
+
+All learners are graded in one run (``hostile_run``): each test checks that its
+learner loses only the points in question, that the feedback says why, and the
+shared checks at the end prove every other learner's grade is intact.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import grading_course as fc
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("grading")]
+
+FULL = {"test_add": "2", "test_mean": "3", "test_simulate": "2"}
+
+
+def assert_only(run, learner: str, lost: dict[str, str]) -> None:
+    """``learner`` scored full marks except on the questions in ``lost`` (question -> status)."""
+    for q, pts in FULL.items():
+        row = run.row(learner, q)
+        if q in lost:
+            assert row["score"] == "0" and row["status"] == lost[q], (row, run.feedback(learner))
+        else:
+            assert row["score"] == pts and row["status"] == "passed", (row, run.feedback(learner))
+    assert run.row(learner, "reflection")["status"] == "manual"
+
+
+def test_solution_gets_full_marks(hostile_run):
+    assert_only(hostile_run, "alice", {})
+    assert hostile_run.row("alice", "test_double", "01_extra")["score"] == "1"
+    assert hostile_run.summary["learners"]["alice"]["percent"] == 100.0
+
+
+def test_untouched_exercise_scores_zero_without_crashing(hostile_run):
+    for q in FULL:
+        assert hostile_run.row("bob", q)["score"] == "0"
+        assert hostile_run.row("bob", q)["status"] == "not attempted"
+    assert hostile_run.row("bob", "test_double", "01_extra")["status"] == "not attempted"
+    assert "still holds the starter code" in hostile_run.feedback("bob")
+
+
+def test_syntax_error(hostile_run):
+    assert_only(hostile_run, "syntax", {"test_add": "error"})
+    fb = hostile_run.feedback("syntax")
+    assert "Your answer cell `add` raised SyntaxError" in fb
+
+
+def test_infinite_loop_is_interrupted_at_the_cell_timeout(hostile_run):
+    assert_only(hostile_run, "loop", {"test_mean": "error"})
+    assert "Your answer cell `mean` was still running after 10 s" in hostile_run.feedback("loop")
+
+
+def test_simulation_that_never_finishes_and_ignores_interrupts(hostile_run):
+    assert_only(hostile_run, "sim", {"test_simulate": "timeout"})
+    fb = hostile_run.feedback("sim")
+    assert "did not finish within 10 s" in fb and "kernel was stopped" in fb
+
+
+def test_kernel_that_dies_does_not_count_as_passed(hostile_run):
+    # os._exit(0) in a hidden test's call: exit status 0 must not read as success
+    assert_only(hostile_run, "died", {"test_simulate": "kernel died"})
+    assert "The kernel died while running a hidden test" in hostile_run.feedback("died")
+
+
+def test_deleted_duplicated_and_edited_cells_change_nothing(hostile_run):
+    # test_add edited to `assert True` (add is wrong), setup and test_simulate deleted,
+    # `mean` duplicated with a wrong second copy
+    assert_only(hostile_run, "cells", {"test_add": "failed"})
+    fb = hostile_run.feedback("cells")
+    assert "The test cell `test_add` was edited" in fb
+    assert "The locked cell `setup` was deleted" in fb
+    assert "The test cell `test_simulate` was deleted" in fb
+    assert "2 cells with id `mean`; the grader used the first one" in fb
+
+
+def test_monkeypatched_helpers_are_restored(hostile_run):
+    # `close = lambda *a: True` and `math.isclose = ...` would pass the hidden test
+    assert_only(hostile_run, "monkey", {"test_mean": "failed"})
+    fb = hostile_run.feedback("monkey")
+    assert "restored what your code had replaced" in fb
+    assert "`close`" in fb and "`math.isclose`" in fb
+
+
+def test_hooked_run_cell_cannot_swallow_test_failures(hostile_run):
+    assert_only(hostile_run, "hooker", {"test_add": "failed"})
+    assert "get_ipython().run_cell" in hostile_run.feedback("hooker")
+
+
+def test_megabytes_of_output(hostile_run):
+    assert_only(hostile_run, "flood", {})
+    assert re.search(r"printed \d+\.\d MB of output; the grader discarded it", hostile_run.feedback("flood"))
+    size = sum(p.stat().st_size for p in hostile_run.out.rglob("*") if p.is_file())
+    assert size < 1_000_000  # nothing of the flood reaches the outputs
+
+
+def test_malformed_notebook_json(hostile_run):
+    for q in FULL:
+        assert hostile_run.row("malformed", q)["score"] == "0"
+    assert "could not read your notebook: it is not valid JSON" in hostile_run.feedback("malformed")
+
+
+def test_code_looking_for_hidden_tests_on_disk_finds_none(hostile_run):
+    if "namespaces" not in hostile_run.proc.stderr:
+        pytest.skip("no mount namespace on this machine: the sources stay readable (socket-guard fallback)")
+    # the learner's add() raises if its walk (cwd, every parent, the course's source folders)
+    # found hidden-test text, and returns None if it scanned nothing
+    assert_only(hostile_run, "snoop", {})
+
+
+def test_code_cannot_plant_files_in_the_toolkit(hostile_run):
+    if "namespaces" not in hostile_run.proc.stderr:
+        pytest.skip("no mount namespace on this machine: the toolkit stays writable (socket-guard fallback)")
+    assert_only(hostile_run, "writer", {})
+    assert not hostile_run.probe_planted
+
+
+def test_network_call_to_a_local_server_fails_fast(hostile_run):
+    # the learner's add() asserts its connection to the test's 127.0.0.1 server failed within 2 s
+    assert_only(hostile_run, "net", {})
+    assert hostile_run.accepted == []
+
+
+def test_one_learners_breakage_leaves_the_gradebook_intact(hostile_run):
+    rows = list(hostile_run.rows)
+    learners = sorted({r[0] for r in rows})
+    assert learners == sorted(fc.hostile_learners(1, []))
+    lines = hostile_run.csv_text.splitlines()
+    assert lines[0] == "learner,module,question,score,max,status"
+    assert [line.split(",")[0] for line in lines[1:]] == sorted(line.split(",")[0] for line in lines[1:])
+    for learner in learners:
+        assert (hostile_run.out / "feedback" / learner / "00_basics.html").is_file()
+    assert "grader error" not in hostile_run.csv_text
+
+
+def test_grading_twice_gives_identical_csv(hostile_run, hostile_rerun):
+    assert hostile_rerun.proc.returncode == 0
+    assert hostile_rerun.csv_text == hostile_run.csv_text
+    assert hostile_rerun.summary == hostile_run.summary
+
+
+def test_feedback_leaks_no_hidden_tests_or_solutions(hostile_run):
+    files = [p for p in hostile_run.out.rglob("*") if p.is_file()]
+    assert files
+    texts = {p: p.read_text() for p in files}
+    texts["stderr"] = hostile_run.proc.stderr + hostile_run.proc.stdout
+    for where, text in texts.items():
+        for needle in ["HIDDEN TESTS", "BEGIN SOLUTION", "hidden-line-", "sol-line-",
+                       *fc.HIDDEN_LINES, *fc.SOLUTION_LINES,
+                       "add(-7, 7)", "mean([0.1] * 10)", "simulate(10)", "double(-4)"]:
+            assert needle not in text, f"{needle!r} leaked into {where}"
+
+
+def test_progress_lines_on_stderr(hostile_run):
+    assert re.search(r"^graded alice/00_basics 7/7 in \d+\.\d s$", hostile_run.proc.stderr, re.M)
+    assert re.search(r"^graded bob/01_extra 0/1 in \d+\.\d s$", hostile_run.proc.stderr, re.M)

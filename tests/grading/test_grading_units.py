@@ -1,0 +1,101 @@
+"""The grader's pure parts, without a kernel: sources, reconstruction, discovery, reports."""
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+import grading_course as fc
+from coursekit.grading.discover import discover
+from coursekit.grading.errors import GradingError
+from coursekit.grading.feedback import reflective_text, render
+from coursekit.grading.reconstruct import reconstruct
+from coursekit.grading.report import grades_csv
+from coursekit.grading.score import ModuleResult, Question
+from coursekit.grading.source import load_sources, split_hidden
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return load_sources(fc.SOURCE)
+
+
+def test_fixture_sources_are_current(tmp_path):
+    fc.write_sources(tmp_path)
+    for m in fc.MODULES:
+        a = nbformat.read(tmp_path / f"{m}.ipynb", as_version=4)
+        b = nbformat.read(fc.SOURCE / f"{m}.ipynb", as_version=4)
+        assert [c.source for c in a.cells] == [c.source for c in b.cells], "run tests/grading/grading_course.py"
+
+
+def test_roles_and_points(specs):
+    spec = specs["00_basics"]
+    assert [(c.grade_id, c.role, c.points) for c in spec.graded] == [
+        ("test_add", "test", 2), ("test_mean", "test", 3), ("test_simulate", "test", 2), ("reflection", "manual", 2)]
+    assert spec.by_id("test_mean").answers == ["mean"]
+    assert "math" in spec.imports
+    assert spec.by_id("setup").binds == ["math", "close"]
+
+
+def test_split_hidden_keeps_visible_and_hidden_apart():
+    segs = split_hidden("a = 1\n### BEGIN HIDDEN TESTS\nassert a\n### END HIDDEN TESTS\nassert a == 1\n")
+    assert [(s.kind, s.code) for s in segs] == [("visible", "a = 1"), ("hidden", "assert a"), ("visible", "assert a == 1")]
+    # hidden tests inside a block cannot be cut: the whole cell counts as hidden
+    segs = split_hidden("for x in [1]:\n    assert x\n    ### BEGIN HIDDEN TESTS\n    assert x > 0\n    ### END HIDDEN TESTS\n")
+    assert len(segs) == 1 and segs[0].kind == "hidden" and "BEGIN" not in segs[0].code
+
+
+def test_reconstruct_takes_only_answer_cells(specs, tmp_path):
+    nb = fc.solved()
+    nb.cells[fc.cell_index(nb, "test_add")].source = "pass"
+    del nb.cells[fc.cell_index(nb, "simulate")]
+    nb.cells.append(nbformat.v4.new_code_cell("print('scratch')"))
+    p = tmp_path / "n.ipynb"
+    nbformat.write(nb, p)
+    rec = reconstruct(specs["00_basics"], p)
+    assert rec.answers["add"] == fc.SOLVED["add"]
+    assert rec.missing == {"simulate"} and rec.untouched == {"reflection"}
+    joined = " ".join(rec.notes)
+    assert "`test_add` was edited" in joined and "`simulate` is missing" in joined and "1 code cell(s)" in joined
+
+
+@pytest.mark.parametrize("text,why", [
+    ("{not json", "not valid JSON"),
+    (json.dumps({"cells": "nope"}), "not a Jupyter notebook"),
+    ("", "not valid JSON"),
+])
+def test_unreadable_notebooks(specs, tmp_path, text, why):
+    p = tmp_path / "bad.ipynb"
+    p.write_text(text)
+    assert why in reconstruct(specs["00_basics"], p).unreadable
+
+
+def test_discover_layouts(tmp_path):
+    fc.write_submissions(tmp_path / "course" / "submitted", {"zoe": {"01_extra": fc.solution_nb("01_extra")},
+                                                             "amy": {"00_basics": fc.solution_nb("00_basics")}})
+    subs = discover(tmp_path / "course", fc.MODULES)  # a folder holding submitted/
+    assert [(s.learner, s.module) for s in subs] == [("amy", "00_basics"), ("zoe", "01_extra")]
+    with pytest.raises(GradingError, match="unknown module"):
+        discover(tmp_path / "course", fc.MODULES, ["nope"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GradingError, match="no submissions"):
+        discover(tmp_path / "empty", fc.MODULES)
+
+
+def test_csv_is_deterministic_and_formats_numbers():
+    r = ModuleResult("a", "m", [Question("q1", 2.0, "passed", 2.0), Question("q2", 1.5, "failed", 0.0),
+                                Question("r", 2, "manual", None)], [])
+    assert grades_csv([r]) == ("learner,module,question,score,max,status\n"
+                               "a,m,q1,2,2,passed\na,m,q2,0,1.5,failed\na,m,r,,2,manual\n")
+
+
+def test_feedback_escapes_learner_text():
+    r = ModuleResult("<b>x</b>", "m", [Question("q", 1, "failed", 0, "A visible test failed", "<script>")], [])
+    page = render(r)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_reflective_text_is_parsed_not_run():
+    assert reflective_text('answer = """I am sharing this draft."""') == "I am sharing this draft."
+    assert reflective_text("import os; os.system('x')") is None

@@ -1,0 +1,68 @@
+"""Run a course module's source cell by cell in-process, with one answer cell swapped out.
+
+The grading contract for modules 02 and 03: each hands-on question's autograder test cell
+(visible check + hidden tests) passes with the reference answer and fails with deliberately
+wrong ones. `run_question(module_id, question_id, answer=...)` executes every code cell of
+`course/<module>.py` (or its draft in `course/drafts/`) up to that question's test cell
+(skipping demo cells and other questions' test cells), replacing the answer cell's source with `answer` when given, and returns what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jupytext
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def source_path(module_id: str) -> Path:
+    final = ROOT / "course" / f"{module_id}.py"
+    return final if final.exists() else ROOT / "course" / "drafts" / f"{module_id}.py"
+
+
+def _grade_id(cell: Any) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    if isinstance(meta, str):  # jupytext may keep header metadata as a JSON string
+        meta = json.loads(meta)
+    return (meta or {}).get("grade_id")
+
+
+def code_cells(module_id: str) -> list[tuple[str | None, str]]:
+    nb = jupytext.read(source_path(module_id))
+    return [(_grade_id(c), c.source) for c in nb.cells if c.cell_type == "code"]
+
+
+@dataclass
+class Outcome:
+    ns: dict
+    error: BaseException | None  # what the test cell raised (None: it passed)
+    visible_passed: bool  # check(question) on the namespace, before the test cell ran
+
+
+def run_question(module_id: str, question_id: str, answer: str | None = None) -> Outcome:
+    """Execute the module's code cells up to `test_<question_id>`; swap in `answer` if given."""
+    cells = code_cells(module_id)
+    ids = [gid for gid, _ in cells]
+    assert question_id in ids and f"test_{question_id}" in ids, (module_id, question_id, ids)
+    ns: dict[str, Any] = {"__name__": "__main__", "display": lambda *a, **k: None}
+    for gid, src in cells:
+        if gid == f"test_{question_id}":
+            from coursekit import check
+
+            visible = bool(check(question_id, ns=ns, quiet=True))
+            try:
+                exec(compile(src, f"<{module_id}:test_{question_id}>", "exec"), ns)
+            except BaseException as exc:  # noqa: BLE001 - the outcome under test
+                return Outcome(ns, exc, visible)
+            return Outcome(ns, None, visible)
+        if gid == question_id and answer is not None:
+            src = textwrap.dedent(answer)
+        if gid is None or (gid.startswith("test_") and gid != f"test_{question_id}"):
+            continue  # demos, the learner's check cells and other questions' tests: not needed here
+        exec(compile(src, f"<{module_id}:{gid or 'cell'}>", "exec"), ns)
+    raise AssertionError(f"no test cell for {question_id}")  # pragma: no cover

@@ -1,0 +1,141 @@
+"""Module 03 (head-of-line blocking): the autograder test cells accept the reference and reject
+wrong answers. Wrong answers are the reference answer with one deliberate mistake edited in, so
+they stay in step with the course source.
+
+"wrong" answers fail the whole test cell; "beyond" answers pass the visible `check` and are
+caught only by the hidden tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+from modules_harness import code_cells, run_question
+
+# each case executes the module's cells in-process (a second or two): not for `make test-fast`
+pytestmark = pytest.mark.slow
+
+MODULE = "03_hol_blocking"
+
+
+def reference(question: str) -> str:
+    return dict((gid, src) for gid, src in code_cells(MODULE) if gid)[question]
+
+
+def edit(question: str, *pairs: tuple[str, str]) -> str:
+    """The reference answer of `question` with each (old, new) replacement applied once."""
+    src = reference(question)
+    for old, new in pairs:
+        assert src.count(old) == 1, (question, old)
+        src = src.replace(old, new)
+    return src
+
+
+WRONG = {
+    "reproduce-p50": ("reproduce", lambda: edit("reproduce", (").p99", ").p50"))),
+    "threshold-blocks": ("threshold", lambda: edit(
+        "threshold",
+        ("return await asyncio.wait_for(asyncio.shield(refresh), self.wait_threshold)", "return await refresh"))),
+    "threshold-no-shield": ("threshold", lambda: edit(
+        "threshold", ("asyncio.wait_for(asyncio.shield(refresh), self.wait_threshold)",
+                      "asyncio.wait_for(refresh, self.wait_threshold)"))),
+    "slots-no-finally": ("slots", lambda: edit(
+        "slots", ("        try:\n            await refresh()\n        finally:\n            self.release(key)",
+                  "        await refresh()\n        self.release(key)"))),
+    "slots-waits-for-slot": ("slots", lambda: edit(
+        "slots", ("        if not self.try_acquire(key):\n            return False",
+                  "        while not self.try_acquire(key):\n            await asyncio.sleep(0.01)"))),
+    "breaker-no-timeout": ("breaker", lambda: edit(
+        "breaker", ("await asyncio.wait_for(fn(), self.call_timeout)", "await fn()"))),
+    "breaker-unlimited-probes": ("breaker", lambda: edit(
+        "breaker", ("            if self._probing:\n                raise CircuitOpen(", "            if False:\n                raise CircuitOpen("))),
+    "backoff-no-jitter": ("breaker", lambda: edit("breaker", ("return rng.uniform(0, ceiling)", "return ceiling"))),
+    "priority-fifo": ("priority", lambda: edit("priority", ("(0 if critical else 1, next", "(1, next"))),
+    "priority-no-budget": ("priority", lambda: edit(
+        "priority", ("if self.running < self.budget and not self._waiting:", "if True:"))),
+}
+
+BEYOND = {
+    "reproduce-hardcoded": ("reproduce", None),  # built below from the reference's own number
+    "threshold-fixed-100ms": ("threshold", lambda: edit(
+        "threshold", ("asyncio.shield(refresh), self.wait_threshold)", "asyncio.shield(refresh), 0.1)"))),
+    "threshold-timeout-only": ("threshold", lambda: edit(
+        "threshold", ("except Exception:  # TimeoutError", "except asyncio.TimeoutError:  # TimeoutError"))),
+    "slots-leaks-counters": ("slots", lambda: edit(
+        "slots", ("        if n == 1:\n            del self._running[key]  # don't keep a counter for every key ever refreshed\n"
+                  "        else:\n            self._running[key] = n - 1",
+                  "        self._running[key] = n - 1"))),
+    "breaker-counts-all-failures": ("breaker", lambda: edit(
+        "breaker", ("        self.failures = 0\n        self.state = \"closed\"\n        return result",
+                    "        self.state = \"closed\"\n        return result"))),
+    "breaker-cancelled-probe-sticks": ("breaker", lambda: edit(
+        "breaker", ("        except Exception:\n            self.failures += 1",
+                    "        except Exception:\n            self._probing = False\n            self.failures += 1"),
+        ("        finally:\n            self._probing = False\n", ""),
+        ("        self.failures = 0\n        self.state = \"closed\"\n        return result",
+         "        self._probing = False\n        self.failures = 0\n        self.state = \"closed\"\n        return result"))),
+    "backoff-overflows": ("breaker", lambda: edit(
+        "breaker", ("ceiling = cap if attempt >= 64 else min(cap, base * 2**attempt)", "ceiling = min(cap, base * 2**attempt)"))),
+    "priority-wakes-cancelled": ("priority", lambda: edit(
+        "priority", ("            if not slot.done():  # skip callers cancelled while waiting\n                slot.set_result(None)\n                return",
+                     "            slot.set_result(None)\n            return"))),
+}
+
+
+def _hardcoded_reproduce() -> str:
+    value = run_question(MODULE, "reproduce").ns["hol_p99"](5)
+    return f"def hol_p99(seed):\n    return {value!r}\n"
+
+
+@pytest.mark.parametrize("question", ["reproduce", "threshold", "slots", "breaker", "priority"])
+def test_reference_passes(question):
+    out = run_question(MODULE, question)
+    assert out.visible_passed
+    assert out.error is None, repr(out.error)
+
+
+@pytest.mark.parametrize("case", sorted(WRONG))
+def test_wrong_answer_fails(case):
+    question, make = WRONG[case]
+    out = run_question(MODULE, question, make())
+    assert not out.visible_passed
+    assert isinstance(out.error, AssertionError), repr(out.error)
+
+
+@pytest.mark.parametrize("case", sorted(BEYOND))
+def test_hidden_tests_catch_what_check_misses(case):
+    question, make = BEYOND[case]
+    answer = _hardcoded_reproduce() if make is None else make()
+    out = run_question(MODULE, question, answer)
+    assert out.visible_passed, "this wrong answer is meant to pass the visible check"
+    assert out.error is not None, "the hidden tests should reject it"
+    assert not isinstance(out.error, (KeyboardInterrupt, SystemExit))
+
+
+def test_roleplay_is_headless_and_collects_replies():
+    """The role-play cell runs without a widget frontend and leaves the answer variable to the learner."""
+    cells = code_cells(MODULE)
+    ns: dict = {"__name__": "__main__", "display": lambda *a, **k: None}
+    for gid, src in cells:
+        if src.lstrip().startswith(("check(", "progress()")):
+            continue
+        exec(compile(src, f"<{MODULE}:{gid}>", "exec"), ns)
+        if src.startswith("ROUNDS = ["):
+            rp = ns["roleplay"]
+            assert rp.curveball is not None and rp.curveball.after_round == 1
+            text = rp.text()
+            assert "Critique 4 of 4" in text and "Pause again" in text
+            rp.pause()
+            rp.submit("Thanks, that's fair. I'll add a 100 ms wait threshold and measure p99 in ms.")
+            rp.next()
+            assert ns["roleplay_replies"][0].startswith("Thanks")
+            rp.pause()
+            rp.submit("You're right that users feel it. I'll post the p99 of 100 ms from the benchmark.")
+            rp.next()
+            assert rp.stage == "curveball"  # the pager goes off after the second reply
+            rp.pause()
+            assert rp.stage == "pause" and rp.round == 2
+    from coursekit import check
+
+    report = check("roleplay_replies", ns=ns, quiet=True)
+    assert report.status == "answered", report.status
+    assert len(ns["roleplay_replies"]) == 4
