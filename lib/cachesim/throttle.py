@@ -56,8 +56,10 @@ class LoopThrottler(Throttler):
         if now is None:
             now = self._now()
         logs = self._task_logs
-        edge = now - self.period
-        while logs and logs[0] <= edge:
+        period = self.period
+        # Same expression as the release timer's deadline: `now - period` can round below
+        # `t + period - period`, re-arming the timer at the same instant forever.
+        while logs and logs[0] + period <= now:
             logs.popleft()
 
     @property
