@@ -128,14 +128,22 @@ def enter(cfg: dict) -> dict:
                     _mount(libc, "none", path, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
                 except OSError as exc:
                     info["failed"].append(str(exc))
+        readonly = [os.path.realpath(p) for p in cfg.get("readonly", [])]
+        # A temp dir that holds the toolkit or the venv (a checkout under /tmp, as in a CI
+        # clone) cannot get a fresh tmpfs: that would hide the interpreter from the kernel.
+        private_tmp = [
+            t for t in ("/tmp", "/var/tmp", "/dev/shm")
+            if os.path.isdir(t) and not any(r == t or r.startswith(t + "/") for r in readonly)
+        ]
+        info["shared_tmp"] = [t for t in ("/tmp", "/var/tmp", "/dev/shm") if t not in private_tmp]
         for path in cfg.get("hide", []):
-            if os.path.isdir(path) and not (path + "/").startswith("/tmp/"):
+            if os.path.isdir(path) and not any((path + "/").startswith(t + "/") for t in private_tmp):
                 try:
                     _mount(libc, "tmpfs", path, "tmpfs", MS_RDONLY, "size=4k,mode=0555")
                     info["hidden"] += 1
                 except OSError as exc:
                     info["failed"].append(str(exc))
-        for path in ("/tmp", "/var/tmp", "/dev/shm"):
+        for path in private_tmp:
             if os.path.isdir(path):
                 try:
                     _mount(libc, "tmpfs", path, "tmpfs", 0, f"size={int(cfg.get('tmp_mb', 1024))}m,mode=1777")
