@@ -159,5 +159,5 @@ def test_feedback_leaks_no_hidden_tests_or_solutions(hostile_run):
 
 
 def test_progress_lines_on_stderr(hostile_run):
-    assert re.search(r"^graded alice/00_basics 7/7 in \d+\.\d s$", hostile_run.proc.stderr, re.M)
-    assert re.search(r"^graded bob/01_extra 0/1 in \d+\.\d s$", hostile_run.proc.stderr, re.M)
+    assert re.search(r"^graded alice/00_basics 7/7 in \d+\.\d s", hostile_run.proc.stderr, re.M)
+    assert re.search(r"^graded bob/01_extra 0/1 in \d+\.\d s", hostile_run.proc.stderr, re.M)
