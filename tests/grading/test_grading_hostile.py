@@ -7,8 +7,6 @@ shared checks at the end prove every other learner's grade is intact.
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -24,9 +22,9 @@ def assert_only(run, learner: str, lost: dict[str, str]) -> None:
     for q, pts in FULL.items():
         row = run.row(learner, q)
         if q in lost:
-            assert row["score"] == "0" and row["status"] == lost[q], (row, run.feedback(learner))
+            assert row["score"] == "0" and row["status"] == lost[q], f"{row}\n{run.feedback(learner)}"
         else:
-            assert row["score"] == pts and row["status"] == "passed", (row, run.feedback(learner))
+            assert row["score"] == pts and row["status"] == "passed", f"{row}\n{run.feedback(learner)}"
     assert run.row(learner, "reflection")["status"] == "manual"
 
 
@@ -107,11 +105,8 @@ def test_malformed_notebook_json(hostile_run):
 def test_code_looking_for_hidden_tests_on_disk_finds_none(hostile_run):
     if "namespaces" not in hostile_run.proc.stderr:
         pytest.skip("no mount namespace on this machine: the sources stay readable (socket-guard fallback)")
-    if any(str(Path(x).resolve()).startswith(("/tmp/", "/var/tmp/")) for x in (sys.prefix, __file__)):
-        pytest.skip("the checkout or venv lies under /tmp: the kernel must share /tmp to reach its "
-                    "interpreter, so other temp files stay readable (see grading/sandbox.py)")
-    # the learner's add() raises if its walk (cwd, every parent, the course's source folders)
-    # found hidden-test text, and returns None if it scanned nothing
+    # the learner's add() raises if its walk (cwd, every parent, the course's source folders,
+    # wherever this checkout lives) found hidden-test text, and returns None if it scanned nothing
     assert_only(hostile_run, "snoop", {})
 
 

@@ -57,33 +57,11 @@ def build_steps(spec: ModuleSpec, rec: Reconstruction) -> list[dict]:
     return steps
 
 
-def _protected_paths(opts: Options, submissions: Path, out: Path) -> tuple[list[str], list[str]]:
-    """(hide, readonly): what the kernel must not see, and what it must not change."""
-    keep = [Path(sys.prefix).resolve(), Path(__file__).resolve().parents[2]]  # the venv, lib/
-    repo = Path(__file__).resolve().parents[3]
-    candidates = [submissions, out]
-    if opts.source:
-        candidates.append(Path(opts.source))
-    for name in ("course", "solutions", "tests", "build", "submitted", "autograded", "feedback", "release",
-                 "source", "gradebook.db", ".git"):
-        candidates.append(repo / name)
-    hide: list[str] = []
-    for p in candidates:
-        p = p.resolve()
-        if not p.is_dir():
-            continue
-        if any(k == p or p in k.parents for k in keep):  # would hide the interpreter: hide its data only
-            for sub in ("course", "solutions", "tests", "submitted", "build", ".git"):
-                if (p / sub).is_dir() and (p / sub).resolve() not in [Path(h) for h in hide]:
-                    hide.append(str((p / sub).resolve()))
-            continue
-        if str(p) not in hide:
-            hide.append(str(p))
-    readonly = []
-    for k in (repo, Path(sys.prefix).resolve(), *(Path(p).resolve() for p in sys.path if p.endswith("-packages"))):
-        if k.is_dir() and str(k) not in readonly and str(k) != "/":
-            readonly.append(str(k))
-    return sorted(set(hide)), readonly
+def _exposed_paths() -> list[str]:
+    """What the kernel may see besides the system directories, read-only: the interpreter,
+    the venv and the toolkit (``lib/``, for an editable install) — never the course."""
+    toolkit = Path(__file__).resolve().parents[2]
+    return [sys.prefix, sys.base_prefix, str(toolkit)]
 
 
 def run_worker(job: dict, level: str, wall: float) -> tuple[list[dict], bool, str]:
@@ -129,10 +107,9 @@ def grade(submissions: str | Path, out: str | Path, opts: Options | None = None,
     level = sandbox.best_level(opts.sandbox)
     if opts.sandbox in ("full", "net") and level != opts.sandbox:
         raise GradingError(f"sandbox level {opts.sandbox!r} is not available on this machine")
-    hide, readonly = _protected_paths(opts, Path(submissions), out)
     jobs = opts.jobs or os.cpu_count() or 1
     print(f"grading {len(subs)} notebook(s) with {jobs} job(s); isolation: "
-          f"{ {'full': 'user/net/pid/mount namespaces', 'net': 'network namespace', 'none': 'socket guard only'}[level] }",
+          f"{ {'full': 'user/net/pid/mount namespaces, private root', 'net': 'network namespace', 'none': 'socket guard only'}[level] }",
           file=log, flush=True)
 
     def one(sub: Submission) -> ModuleResult:
@@ -145,7 +122,7 @@ def grade(submissions: str | Path, out: str | Path, opts: Options | None = None,
             job = {"steps": build_steps(spec, rec), "guard_modules": spec.imports,
                    "cell_timeout": opts.cell_timeout, "interrupt_grace": opts.interrupt_grace,
                    "memory_mb": opts.memory_mb, "file_mb": 512, "socket_guard": level == "none",
-                   "sandbox": {"level": level, "hide": hide, "readonly": readonly}}
+                   "sandbox": {"level": level, "expose": _exposed_paths()}}
             events, timed_out, err = run_worker(job, level, opts.notebook_timeout)
         res = score_module(sub.learner, spec, rec, events, opts.cell_timeout, opts.notebook_timeout, timed_out)
         if rec.unreadable is None and not any(e.get("event") in ("ready", "fatal") for e in events) \
@@ -154,10 +131,6 @@ def grade(submissions: str | Path, out: str | Path, opts: Options | None = None,
             for q in res.questions:
                 if q.status != "manual":
                     q.status, q.score, q.message = "grader error", None, f"The grader could not run this notebook."
-        box = next((e for e in events if e.get("event") == "sandbox"), {})
-        if box.get("failed"):
-            print(f"warning: isolation incomplete for {sub.learner}/{sub.module}: {'; '.join(box['failed'])}",
-                  file=log, flush=True)
         res.seconds = time.monotonic() - t0
         print(f"graded {sub.learner}/{sub.module} {res.score:g}/{res.max:g} in {res.seconds:.1f} s"
               + (f"  [grader error: {res.grader_error}]" if res.grader_error else ""), file=log, flush=True)
