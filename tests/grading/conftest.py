@@ -44,14 +44,17 @@ def _class_folder(base: Path) -> tuple[Path, Server]:
 def _grade_class(base: Path) -> GradingRun:
     """Every hostile learner of the fixture course in one folder, graded twice."""
     root, server = _class_folder(base)
+    fc.PROBE.unlink(missing_ok=True)  # a planted file left by an earlier, unsandboxed run
     try:
         run = grade_folder(root, base / "grades1")
         run.accepted = [list(a) for a in server.accepted]
         run.probe_planted = fc.PROBE.exists()
         fc.PROBE.unlink(missing_ok=True)
         run.rerun = grade_folder(root, base / "grades2")
+        run.probe_planted |= fc.PROBE.exists()
     finally:
         server.close()
+        fc.PROBE.unlink(missing_ok=True)  # never leave it in the toolkit for later runs
     return run
 
 

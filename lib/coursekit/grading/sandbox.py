@@ -161,6 +161,10 @@ def private_root(expose: list[str], tmp_mb: int = 1024) -> list[str]:
             wanted.append(p)
     new = _scratch_mountpoint(wanted)
     _mount(libc, "tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    # A fresh /tmp first: an exposed folder that lives under /tmp (a checkout or venv there)
+    # is then bound on top of it instead of being hidden by it.
+    os.mkdir(os.path.join(new, "tmp"))
+    _mount(libc, "tmpfs", os.path.join(new, "tmp"), "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
     bound = []
     for name in SYSTEM_DIRS:
         src, dst = "/" + name, os.path.join(new, name)
@@ -182,10 +186,9 @@ def private_root(expose: list[str], tmp_mb: int = 1024) -> list[str]:
         if os.path.realpath(alias) != alias and not os.path.lexists(new + alias) and os.path.isdir(alias):
             os.makedirs(os.path.dirname(new + alias), exist_ok=True)
             os.symlink(os.path.realpath(alias), new + alias)
-    os.makedirs(os.path.join(new, "tmp"))
-    _mount(libc, "tmpfs", os.path.join(new, "tmp"), "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_mb}m,mode=1777")
-    os.makedirs(os.path.join(new, "var"))
-    os.symlink("/tmp", os.path.join(new, "var", "tmp"))
+    os.makedirs(os.path.join(new, "var"), exist_ok=True)
+    if not os.path.lexists(os.path.join(new, "var", "tmp")):
+        os.symlink("/tmp", os.path.join(new, "var", "tmp"))
     dev = os.path.join(new, "dev")
     os.mkdir(dev)
     for name in DEVICES:
@@ -237,9 +240,13 @@ if __name__ == "__main__" and sys.argv[1:] == ["--probe"]:
         s.close()
         if os.getpid() == 1:  # the full level: prove the private root works, interpreter and all
             here = os.path.dirname(os.path.abspath(__file__))
-            private_root([sys.prefix, sys.base_prefix, here], tmp_mb=1)
+            exposed = [sys.prefix, sys.base_prefix, here]
+            # only the way down to an exposed folder that lives under /tmp may show there
+            allowed = {os.path.realpath(p).split("/")[2] for p in exposed
+                       if os.path.realpath(p).startswith("/tmp/")}
+            private_root(exposed, tmp_mb=1)
             import decimal  # noqa: F401  (read from the bound stdlib after the switch)
-            if os.path.exists(os.path.join(here, "engine.py")) is False or os.listdir("/tmp"):
+            if not os.path.exists(os.path.join(here, "engine.py")) or set(os.listdir("/tmp")) - allowed:
                 raise OSError(0, "the private root is incomplete")
     except Exception as exc:  # noqa: BLE001
         print(f"no: {exc}")
