@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grading_helpers import run_cli
@@ -35,6 +36,24 @@ def _modules() -> list[str]:
     return list(MODULES)
 
 
+# A wrong answer a learner might write: evicts the oldest *insertion*, so get() refreshes nothing.
+FIFO_CACHE = """class SessionCache:
+    def __init__(self, capacity):
+        self.capacity, self.data = capacity, {}
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+    def put(self, key, value):
+        if key not in self.data and len(self.data) >= self.capacity:
+            del self.data[next(iter(self.data))]
+        self.data[key] = value
+
+    def __len__(self):
+        return len(self.data)
+"""
+
+
 def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):
     modules = _modules()
     sub = tmp_path / "submitted"
@@ -42,13 +61,23 @@ def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):
         for m in modules:
             (sub / learner / m).mkdir(parents=True)
             shutil.copy(ROOT / folder / m / f"{m}.ipynb", sub / learner / m / f"{m}.ipynb")
+    (sub / "fifo" / "01_lru").mkdir(parents=True)
+    nb = nbformat.read(ROOT / "exercises" / "01_lru" / "01_lru.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "lru_basic":
+            cell.source = FIFO_CACHE
+    nbformat.write(nb, sub / "fifo" / "01_lru" / "01_lru.ipynb")
     out = tmp_path / "out"
     r = run_cli("grade", str(sub), "--out", str(out), "--jobs", "2", timeout=900)
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader((out / "grades.csv").read_text().splitlines()))
     auto = [row for row in rows if row["status"] != "manual"]
     assert auto, "the course has no autograded questions?"
+    fifo = {row["question"]: row for row in auto if row["learner"] == "fifo"}
+    assert fifo["test_lru_basic"]["score"] == "0", fifo
     for row in auto:
+        if row["learner"] == "fifo":
+            continue
         if row["learner"] == "solution":
             assert row["status"] == "passed" and row["score"] == row["max"], row
         else:
@@ -67,3 +96,7 @@ def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):
         for line in secret:
             assert line not in text, f"{line!r} leaked into {page}"
         assert "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+    # a failed visible check: the feedback shows what check() reported, not a traceback
+    fb = (out / "feedback" / "fifo" / "01_lru.html").read_text()
+    assert "expected None, got 2" in fb, fb
+    assert "Traceback" not in fb and "hint(&quot;lru_basic&quot;)" in fb

@@ -26,6 +26,7 @@ from . import sandbox
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TRACEBACK_CAP = 4000
+CAPTURE_CHARS = 3000  # of a visible test's printed output, kept for the feedback
 
 
 class Emitter:
@@ -78,6 +79,7 @@ class Kernel:
         from jupyter_client import BlockingKernelClient
         from jupyter_client.connect import write_connection_file
 
+        self.captured: str | None = None
         self.workdir = os.path.join(root, "work")
         rundir = os.path.join(root, "run")
         os.makedirs(self.workdir, mode=0o700)
@@ -144,10 +146,21 @@ class Kernel:
                 self.idle = True
             self.output_bytes += len(content.get("text", "")) + sum(
                 len(str(v)) for v in (content.get("data") or {}).values())
+            if self.captured is not None and len(self.captured) < CAPTURE_CHARS and (
+                    msg.get("parent_header", {}).get("msg_id") == self.current):
+                if msg.get("msg_type") == "stream":
+                    self.captured += content.get("text", "")
+                elif msg.get("msg_type") in ("display_data", "execute_result"):
+                    self.captured += str((content.get("data") or {}).get("text/plain", "")) + "\n"
 
-    def run(self, code: str, timeout: float, grace: float, expressions: dict | None = None) -> dict:
-        """Execute one piece of code; return {'status': ok|error|timeout|died, ...}."""
+    def run(self, code: str, timeout: float, grace: float, expressions: dict | None = None,
+            capture: bool = False) -> dict:
+        """Execute one piece of code; return {'status': ok|error|timeout|died, ...}.
+
+        With ``capture``, the result's ``text`` holds the first CAPTURE_CHARS of its plain-text
+        output (what ``check`` printed, for feedback on a failed visible test)."""
         self.output_bytes, self.idle = 0, False
+        self.captured = "" if capture else None
         msg_id = self.current = self.kc.execute(code, silent=False, store_history=False,
                                  user_expressions=expressions or {}, allow_stdin=False, stop_on_error=False)
         start = time.monotonic()
@@ -163,6 +176,9 @@ class Kernel:
                 self._drain(wait=5.0)  # all of this cell's output, so the count is exact
                 out = {"status": c.get("status", "error"), "seconds": time.monotonic() - start,
                        "output_bytes": self.output_bytes}
+                if self.captured is not None:
+                    cut = len(self.captured) > CAPTURE_CHARS
+                    out["text"] = self.captured[:CAPTURE_CHARS] + ("\n… (cut)" if cut else "")
                 if out["status"] != "ok":
                     out.update(ename=str(c.get("ename", "")), evalue=str(c.get("evalue", ""))[:1000],
                                traceback=c.get("traceback") or [])
@@ -266,7 +282,8 @@ def _run_step(kernel: Kernel, step: dict, timeout: float, grace: float, emit: Em
                     result["restored"].append(name)
             kernel.run("del __cup_r__", 30, grace)
             nonce = secrets.token_hex(8)
-            r = kernel.run(f"{seg['code']}\n__cup_done__ = {nonce!r}", timeout, grace, {"d": "__cup_done__"})
+            r = kernel.run(f"{seg['code']}\n__cup_done__ = {nonce!r}", timeout, grace, {"d": "__cup_done__"},
+                           capture=seg["kind"] != "hidden")
             result["seconds"] += r["seconds"]
             result["output_bytes"] += r["output_bytes"]
             if r["status"] == "ok" and _expr_value(r, "d") != nonce:
@@ -277,7 +294,8 @@ def _run_step(kernel: Kernel, step: dict, timeout: float, grace: float, emit: Em
                 hidden = seg["kind"] == "hidden"
                 result.update(status=r["status"], segment=k, hidden=hidden, ename=r.get("ename", ""))
                 if not hidden:  # hidden-test messages and tracebacks never leave this process
-                    result.update(evalue=r.get("evalue", ""), traceback=clean_traceback(r.get("traceback", [])))
+                    result.update(evalue=r.get("evalue", ""), traceback=clean_traceback(r.get("traceback", [])),
+                                  output=r.get("text", ""))
                 if r.get("killed"):
                     result["killed"] = True
                 break
