@@ -50,6 +50,9 @@ NBGRADER_CONFIG = COURSE / "nbgrader_config.py"
 SCRATCH = ROOT / "build"
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def _discover_modules() -> list[str]:
     """Every `course/NN_name.py`, in course order (drafts elsewhere are ignored)."""
     return sorted(p.stem for p in COURSE.glob("[0-9][0-9]_*.py"))
@@ -201,6 +204,11 @@ def solution_notebook(module_id: str, scratch: Path | None = None) -> NotebookNo
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        # A widget view names a random model id, and the model is not saved: keep only the
+        # plain-text fallback, so the built notebook is byte-stable and reads without a kernel.
+        for output in cell.get("outputs", []):
+            if output.get("data", {}).pop(WIDGET_VIEW, None) is not None and not output["data"]:
+                output["data"]["text/plain"] = "(an interactive widget: run the cell to see it)"
     return nb
 
 

@@ -339,3 +339,45 @@ def test_every_rule_is_broken_by_some_bad_or_gamed_example(name):
     rubric = get_rubric(name)
     broken = set().union(*(set(rubric.evaluate(t).unmet) for t in BAD_AND_GAMED[name]))
     assert {r.id for r in rubric.rules} <= broken
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+@pytest.mark.parametrize("rubric, text", [("wip_pr", WIP_GOOD), ("review_reply", REPLY_GOOD)])
+def test_hard_wrapped_answers_read_as_the_same_sentences(rubric, text):
+    # Learners wrap long lines in a notebook; a wrapped line is not a sentence of its own.
+    assert [s.norm for s in analyse(_wrap(text)).sentences] == [s.norm for s in analyse(text).sentences]
+    assert unmet(rubric, _wrap(text)) == unmet(rubric, text) == set()
+
+
+def test_hard_wrapped_buzzwords_are_still_a_list_of_terms():
+    assert "not_stuffed" in unmet("wip_pr", "\n".join(WIP_STUFFED.replace(",", "").split()))
+
+
+def test_keyword_dense_sentence_with_grammar_is_still_a_sentence():
+    a = analyse("Not done: the tests cover only the happy path.", get_rubric("wip_pr").keywords)
+    assert [s.real for s in a.sentences] == [True]
+
+
+def test_the_courses_reference_answers_meet_their_rubrics():
+    # The answer a learner sees after reveal() must itself satisfy the checklist it is shown beside.
+    from coursekit.build import MODULES, source_notebook
+    from coursekit.grading.feedback import reflective_texts
+    from coursekit.questions import load_module
+
+    seen = 0
+    for m in MODULES:
+        module = load_module(m)
+        for cell in source_notebook(m).cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            q = next((q for q in module.questions if q.id == gid), None)
+            if q is None or not getattr(q, "rubric", None):
+                continue
+            for text in reflective_texts("".join(cell.source)) or []:
+                assert get_rubric(q.rubric).evaluate(text).unmet == [], (m, gid, text)
+                seen += 1
+    assert seen >= 6  # wip_pr, the module 02 reply, four role-play replies

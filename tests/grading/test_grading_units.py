@@ -99,3 +99,14 @@ def test_feedback_escapes_learner_text():
 def test_reflective_text_is_parsed_not_run():
     assert reflective_text('answer = """I am sharing this draft."""') == "I am sharing this draft."
     assert reflective_text("import os; os.system('x')") is None
+
+
+def test_a_list_answer_gets_rubric_questions_per_reply():
+    from coursekit.grading.feedback import rubric_questions
+
+    good = ("Thanks, that's a fair point. If I understand you, one slow refresh makes every caller wait. "
+            "I'll add a 100 ms wait threshold and re-run the benchmark: p99 should drop from 1.9 s to 100 ms.")
+    answer = f"roleplay_replies = [{good!r}, 'ok fine']"
+    asks = rubric_questions("03_hol_blocking", "roleplay_replies", answer)
+    assert asks and all(a.startswith("Reply 2: ") for a in asks), asks
+    assert rubric_questions("03_hol_blocking", "roleplay_replies", f"roleplay_replies = [{good!r}]") == []

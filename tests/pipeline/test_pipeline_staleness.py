@@ -80,3 +80,12 @@ def test_source_newer_than_build_is_detected_cheaply():
         solution = read(committed("solutions", module_id))
         assert [c.source for c in solution.cells] == [c.source for c in source.cells], f"solutions/{module_id} {STALE}"
         assert [c.metadata for c in solution.cells] == [c.metadata for c in source.cells], f"solutions/{module_id} {STALE}"
+
+
+@pytest.mark.parametrize("module_id", build.MODULES)
+def test_built_solutions_hold_no_widget_views(module_id):
+    # A widget view names a random model id whose state is not saved: it would make every
+    # build differ and show "model not found" when opened; the text fallback stays instead.
+    nb = read(committed("solutions", module_id))
+    views = [c.get("id") for c in nb.cells for o in c.get("outputs", []) if build.WIDGET_VIEW in o.get("data", {})]
+    assert not views, f"solutions/{module_id}: widget views in cells {views}"

@@ -36,30 +36,53 @@ def inline(text: str) -> str:
     return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", html.escape(text))
 
 
-def reflective_text(answer: str | None) -> str | None:
-    """The string a reflective answer cell assigns (parsed, never executed)."""
+def _strip_markers(text: str) -> str:
+    return "\n".join(line for line in text.splitlines()
+                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def reflective_texts(answer: str | None) -> list[str] | None:
+    """The strings a reflective answer cell assigns — one, or a list of them (parsed, never executed).
+
+    >>> reflective_texts('replies = ["Thanks, fair point.", "I will add a benchmark."]')
+    ['Thanks, fair point.', 'I will add a benchmark.']
+    """
     if not answer:
         return None
     try:
         tree = ast.parse(answer)
     except SyntaxError:
         return None
-    texts = []
+    texts: list[str] = []
     for node in tree.body:
         value = getattr(node, "value", None)
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)) and isinstance(value, ast.Constant) \
-                and isinstance(value.value, str):
+        if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)):
+            continue
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
             texts.append(value.value)
-    text = "\n".join(texts)
-    text = "\n".join(line for line in text.splitlines() if "### BEGIN SOLUTION" not in line
-                     and "### END SOLUTION" not in line)
-    return text if texts else None
+        elif isinstance(value, (ast.List, ast.Tuple)) and value.elts and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
+            texts += [e.value for e in value.elts]
+    return [_strip_markers(t) for t in texts] if texts else None
+
+
+def reflective_text(answer: str | None) -> str | None:
+    """All the text a reflective answer cell assigns, joined (parsed, never executed).
+
+    >>> reflective_text("answer = 'I am sharing this draft.'")
+    'I am sharing this draft.'
+    """
+    texts = reflective_texts(answer)
+    return "\n".join(texts) if texts is not None else None
 
 
 def rubric_questions(module: str, question: str, answer: str | None) -> list[str]:
-    """Formative questions from coursekit's rubric for a reflective answer ([] if unavailable)."""
-    text = reflective_text(answer)
-    if not text or not text.strip():
+    """Formative questions from coursekit's rubric for a reflective answer ([] if unavailable).
+
+    A list answer (one reply per critique) gets its questions per reply, numbered.
+    """
+    texts = [t for t in reflective_texts(answer) or [] if t.strip()]
+    if not texts:
         return []
     try:
         from coursekit.questions import load_module
@@ -68,7 +91,10 @@ def rubric_questions(module: str, question: str, answer: str | None) -> list[str
         q = load_module(module).question(question)
         if not getattr(q, "rubric", None):
             return []
-        return list(get_rubric(q.rubric).evaluate(text).questions)
+        rubric = get_rubric(q.rubric)
+        if len(texts) == 1:
+            return list(rubric.evaluate(texts[0]).questions)
+        return [f"Reply {i}: {ask}" for i, t in enumerate(texts, 1) for ask in rubric.evaluate(t).questions]
     except Exception:  # noqa: BLE001 - the rubric is optional here
         return []
 
