@@ -24,11 +24,16 @@ def repo_root(start: Path | None = None) -> Path:
     )
 
 
-def lab_command(root: Path, *, port: int, headless: bool) -> list[str]:
+def lab_command(root: Path, *, port: int, headless: bool, as_root: bool = False) -> list[str]:
     """The `jupyter lab` command line that serves `exercises/` from `root`.
+
+    ``as_root``: the server runs as root (a container, a workshop VM); JupyterLab refuses
+    to start then unless told ``--allow-root``.
 
     >>> lab_command(Path("/repo"), port=8888, headless=True)[:3]
     ['-m', 'jupyterlab', '--ServerApp.root_dir=/repo/exercises']
+    >>> "--allow-root" in lab_command(Path("/repo"), port=8888, headless=True, as_root=True)
+    True
     """
     args = [
         "-m",
@@ -39,6 +44,8 @@ def lab_command(root: Path, *, port: int, headless: bool) -> list[str]:
     ]
     if headless:
         args += ["--no-browser", "--ServerApp.ip=127.0.0.1"]
+    if as_root:
+        args.append("--allow-root")
     return args
 
 
@@ -52,9 +59,14 @@ def main(argv: list[str] | None = None) -> None:
     root = repo_root()
     if not (root / "exercises").is_dir():
         raise SystemExit("exercises/ is missing: run `make build` (course authors) or re-clone")
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if as_root:
+        print("Running as root (a container or workshop VM?): starting JupyterLab with --allow-root.")
     if args.headless:
         print("Starting JupyterLab without a browser; open the http://127.0.0.1 URL it prints.")
-    os.execv(sys.executable, [sys.executable, *lab_command(root, port=args.port, headless=args.headless)])
+    command = lab_command(root, port=args.port, headless=args.headless, as_root=as_root)
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, *command])
 
 
 if __name__ == "__main__":
