@@ -746,7 +746,8 @@ for r in (fifo, prio):
 #
 # Run the cell. With widgets, click *I've paused*, type, *Send reply*; each reply gets
 # questions back (not a score). Without widgets (or if you prefer) read the critiques it
-# prints and write your replies in the answer cell below.
+# prints and write your replies in the answer cell below. If the cell shows *model not
+# found* after a kernel restart, run it again: widgets live in the running kernel.
 
 # %% tags=["nbval-ignore-output"]
 ROUNDS = [
@@ -814,8 +815,8 @@ check("roleplay_replies")
 
 # %% [markdown]
 # Four fixes, each measured, and four replies that started with the reviewer instead of
-# with a defence. Module 04 takes the cache from one app server to many, where "one
-# refresh per key" needs Redis, versions and fencing tokens.
+# with a defence. Next, in module 04 (being written), the cache goes from one app server to
+# many, where "one refresh per key" needs Redis, versions and fencing tokens.
 
 # %% tags=["nbval-ignore-output"]
 progress()

@@ -236,11 +236,12 @@ class Roleplay:
                 "header": w.HTML(),
                 "critique": w.HTML(),
                 "pause_prompt": w.HTML(),
-                "pause_button": w.Button(description="I've paused", icon="pause", button_style="info"),
+                "pause_button": w.Button(description="I've paused", icon="pause", button_style="info",
+                                         layout=w.Layout(width="auto")),  # the default width cuts the label
                 "reply": w.Textarea(placeholder="Your reply to the reviewer…", layout=w.Layout(width="100%", height="8em")),
-                "submit": w.Button(description="Send reply", button_style="primary"),
+                "submit": w.Button(description="Send reply", button_style="primary", layout=w.Layout(width="auto")),
                 "feedback": w.HTML(),
-                "next": w.Button(description="Next"),
+                "next": w.Button(description="Next", layout=w.Layout(width="auto")),
             }
             parts["pause_button"].on_click(lambda _b: self.pause())
             parts["submit"].on_click(lambda _b: self.submit(parts["reply"].value))

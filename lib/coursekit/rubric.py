@@ -249,8 +249,12 @@ def analyse(text: str, keywords: Sequence[re.Pattern[str]] = ()) -> Analysis:
     short = [s for s in sentences if s.real and len(s.words) < 4]
     long_real = len([s for s in sentences if s.real]) - len(short)
     if len(short) > (max(1, long_real // 2) if long_real else 0):
+        # Many short pieces: those without a function word or verb ("Good point.", "100 ms.")
+        # are fragments; "Yes, that matters." stays a sentence unless short ones dominate.
+        mostly_short = len(short) > 2 * max(1, long_real)
         for s in short:
-            s.real, s.why_not_real = False, "fragment"
+            if mostly_short or not any(w in FUNCTION_WORDS or w in GLUE_VERBS for w in s.words):
+                s.real, s.why_not_real = False, "fragment"
     content = [w for w in all_words if w not in FUNCTION_WORDS]
     trigrams = [tuple(content[i : i + 3]) for i in range(len(content) - 2)]
     repeated = len(trigrams) - len(set(trigrams))

@@ -126,7 +126,8 @@ REVIEW_REPLY = Rubric(
             [[r"thanks|thank you|good (?:point|catch|question|call)|fair (?:point|enough|question|concern)|"
               r"you're right|you are right|agreed|i agree|that's (?:right|true|fair|a good|a real|a valid)|"
               r"valid (?:point|concern)|makes sense|i see (?:the|your|what)|appreciate|you've found|you found|"
-              r"great catch|well spotted|good spot|i hadn't (?:considered|thought)|i missed"]],
+              r"great catch|well spotted|good spot|i hadn't (?:considered|thought)|i missed|"
+              r"that (?:really )?matters|that's important|point taken|you have a point"]],
             keyword_groups=(),  # conversational phrases, not buzzwords: short acknowledgements stay sentences
         ),
         Mentions(
@@ -153,6 +154,7 @@ REVIEW_REPLY = Rubric(
             "How will you both know the change worked? Which metric, what target number, in which unit "
             "(for example p99 in ms)?",
             [[METRIC], [NUMBER_UNIT]],
+            negatable=False,  # "no more than 100 ms", "nobody waits over 2 s" are targets too
         ),
         Avoids(
             "not_defensive",

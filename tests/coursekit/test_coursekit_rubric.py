@@ -381,3 +381,13 @@ def test_the_courses_reference_answers_meet_their_rubrics():
                 assert get_rubric(q.rubric).evaluate(text).unmet == [], (m, gid, text)
                 seen += 1
     assert seen >= 6  # wip_pr, the module 02 reply, four role-play replies
+
+
+def test_short_plain_sentences_are_sentences_but_short_term_lists_are_not():
+    # seen in a walk-through: two short, ordinary sentences were read as "a list of terms"
+    reply = ("Yes, that matters. Users shouldn't wait. With the threshold nobody waits more than 100 ms; "
+             "I'll show the p99 chart in the PR.")
+    a = analyse(reply, get_rubric("review_reply").keywords)
+    assert [s.real for s in a.sentences] == [True, True, True]
+    assert not {"prose", "not_stuffed", "measurable"} & unmet("review_reply", reply)
+    assert "prose" in unmet("review_reply", "Thanks. Good point. I will. We can. p99. 100 ms.")

@@ -139,3 +139,58 @@ def test_roleplay_is_headless_and_collects_replies():
     report = check("roleplay_replies", ns=ns, quiet=True)
     assert report.status == "answered", report.status
     assert len(ns["roleplay_replies"]) == 4
+
+
+# ---------------------------------------------------------------- demos refuse starter code
+# A simulation of a stub looks like a perfect run (0 database calls, p99 0 ms): the lab bench
+# must say "finish the exercise first" instead.
+
+class _StubGate:
+    async def run(self, fn, *, critical=False):
+        raise NotImplementedError()
+
+
+class _StubBreaker:
+    state, opens = "closed", 0
+
+    async def call(self, fn):
+        raise NotImplementedError()
+
+
+def _stub_backoff(attempt, *, base, cap, rng):
+    raise NotImplementedError()
+
+
+def _no_backoff(attempt, *, base, cap, rng):
+    return 0.0
+
+
+class _StubCache:
+    def __init__(self, load, **_):
+        self.load = load
+
+    def put(self, key, value):
+        pass
+
+    async def get(self, key):
+        raise NotImplementedError()
+
+
+def test_demos_refuse_starter_code_and_say_what_to_finish():
+    from coursekit.modules import m02_stampede as m02
+    from coursekit.modules import m03_hol_blocking as m03
+
+    with pytest.raises(NotImplementedError, match=r"simulated requests failed with NotImplementedError: the code"):
+        m03.run_hol(_StubCache, seed=1)
+    with pytest.raises(NotImplementedError, match=r"simulated requests failed with NotImplementedError"):
+        m02.run_stampede(_StubCache, seed=1)
+    with pytest.raises(NotImplementedError, match=r"`_StubBreaker.call` still raises NotImplementedError"):
+        m03.run_outage(_StubBreaker, _no_backoff, seed=1)
+    with pytest.raises(NotImplementedError, match=r"`_StubBreaker.call`, `_stub_backoff` still raise"):
+        m03.run_outage(_StubBreaker, _stub_backoff, seed=1)
+    with pytest.raises(NotImplementedError, match=r"`_StubGate.run` still raises"):
+        m03.run_coldstart(_StubGate, seed=1)
+    with pytest.raises(NotImplementedError, match=r"`_StubGate.run` still raises"):
+        m03.SlottedCache(None, ttl=1.0, stale_ttl=1.0, slots=_StubGate())
+    # the course's own "no guards" stand-ins are not starter code
+    assert m02.still_starter_code(_no_backoff) == [] and m02.still_starter_code(m03.WaitingCache) == []

@@ -98,6 +98,55 @@ class Prefilled:
             self.cache.put(key, (key, 0))
 
 
+def still_starter_code(obj: Any) -> list[str]:
+    """Names of the functions or methods of `obj` (a function, class or instance) that still
+    raise NotImplementedError: the exercise's starter code.
+
+    >>> class Half:
+    ...     def done(self): return 1
+    ...     def todo(self): raise NotImplementedError()
+    >>> still_starter_code(Half()), still_starter_code(lambda: 1)
+    (['Half.todo'], [])
+    """
+    import types
+
+    if isinstance(obj, (types.FunctionType, types.MethodType)):
+        functions = {obj.__qualname__: obj}
+    else:
+        cls = obj if isinstance(obj, type) else type(obj)
+        if cls.__module__ == "builtins":
+            return []
+        functions = {f"{cls.__name__}.{n}": f for n, f in vars(cls).items() if isinstance(f, types.FunctionType)}
+    return [name for name, f in functions.items()
+            if "NotImplementedError" in getattr(getattr(f, "__func__", f), "__code__", compile("", "", "exec")).co_names]
+
+
+def require_finished(*objs: Any) -> None:
+    """Stop a demo before it runs on starter code, saying what to finish first.
+
+    A simulation of a stub looks like a perfect result (no database calls, p99 0 ms); this
+    makes it say why instead.
+    """
+    todo = [name for obj in objs for name in still_starter_code(obj)]
+    if todo:
+        raise NotImplementedError(
+            f"{', '.join(f'`{n}`' for n in todo)} still {'raises' if len(todo) == 1 else 'raise'} "
+            "NotImplementedError: finish the exercise above (its check says how it is going), "
+            "then run this cell again.")
+
+
+def require_no_stub_errors(result: Any) -> Any:
+    """Raise if requests of a finished simulation failed with NotImplementedError; else return it."""
+    first = getattr(result, "first_errors", {}).get("NotImplementedError")
+    if first:
+        raise NotImplementedError(
+            f"{result.error_count:,} of {result.requests:,} simulated requests failed with "
+            f"{first.rstrip(': ')}: the code this "
+            "simulation runs is still starter code. Finish the exercise above (its check says how it is going), "
+            "then run this cell again.")
+    return result
+
+
 def run_stampede(make_cache: Callable, seed: int, *, name: str | None = None):
     """Simulate the stampede scenario for one cache factory; returns a `cachesim.SimResult`.
 
@@ -108,14 +157,14 @@ def run_stampede(make_cache: Callable, seed: int, *, name: str | None = None):
     from cachesim import simulate
 
     workload = stampede_workload(seed)
-    return simulate(
+    return require_no_stub_errors(simulate(
         workload,
         lambda load: Prefilled(make_cache(connection_pool(load))),
         database=stampede_database(seed),
         warm=workload.key_names,
         name=name,
         progress=False,
-    )
+    ))
 
 
 # --------------------------------------------------------------------------- helpers

@@ -17,7 +17,7 @@ import inspect
 import random
 from typing import Any, Callable
 
-from coursekit.modules.m02_stampede import Prefilled, _need, _run
+from coursekit.modules.m02_stampede import Prefilled, _need, _run, require_finished, require_no_stub_errors
 from coursekit.questions import Mismatch, Module, NotAttempted, Question, expect, expect_true
 
 # --------------------------------------------------------------------------- lab bench
@@ -48,7 +48,7 @@ def run_hol(make_cache: Callable, seed: int, *, name: str | None = None, thresho
     from cachesim import simulate
 
     workload = hol_workload(seed)
-    return simulate(
+    return require_no_stub_errors(simulate(
         workload,
         lambda load: Prefilled(make_cache(load)),
         database=hol_database(seed),
@@ -56,7 +56,7 @@ def run_hol(make_cache: Callable, seed: int, *, name: str | None = None, thresho
         name=name,
         threshold=threshold,
         progress=False,
-    )
+    ))
 
 
 class WaitingCache:
@@ -91,6 +91,8 @@ class SlottedCache:
     stale read refreshes: the herd comes back, in the background."""
 
     def __init__(self, loader, *, ttl, stale_ttl, slots):
+        if slots is not None:
+            require_finished(slots)  # a stub's failed background refreshes would look like "0 calls"
         self.loader, self.ttl, self.stale_ttl, self.slots = loader, ttl, stale_ttl, slots
         self._entries: dict = {}
         self._background: set = set()
@@ -221,6 +223,7 @@ def run_outage(make_breaker: Callable, backoff: Callable, seed: int, *, kind: st
     """
     from cachesim import simulate
 
+    require_finished(make_breaker(), backoff)  # a stub breaker would just look like a quiet outage
     rng = random.Random(seed)
     made: list = []
 
@@ -307,13 +310,14 @@ def run_coldstart(make_gate: Callable, seed: int, *, prioritise: bool = True, na
 
     workload = coldstart_workload(seed)
     critical = workload.critical_keys() if prioritise else []
-    return simulate(
+    require_finished(make_gate())
+    return require_no_stub_errors(simulate(
         workload,
         lambda load: GatedCache(load, ttl=60.0, gate=make_gate(), critical_keys=critical),
         database=coldstart_database(seed),
         name=name,
         progress=False,
-    )
+    ))
 
 
 def show_source(obj: Any) -> None:
