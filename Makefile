@@ -9,14 +9,18 @@ HEADLESS ?=
 SUBMISSIONS ?= submitted
 OUT    ?= grades
 JOBS   ?= 2
+KERNEL := cache-under-pressure
 
 .PHONY: lab test test-fast build bench grade lock env clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml Makefile
 	@echo ">> creating $(VENV) from requirements.lock (first run takes about a minute)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# the notebooks ask for this kernel by name: inside the venv, so no other Python answers
+	@$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) \
+	    --display-name "Python 3 (Cache Under Pressure)" > /dev/null
 	@touch $@
 
 env: $(STAMP)

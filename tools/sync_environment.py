@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HEADER = """\
 # Generated from requirements.lock by tools/sync_environment.py; do not edit by hand.
 # conda env create -f environment.yml && conda activate cache-under-pressure && pip install --no-deps -e .
+# then register the kernel the notebooks ask for:
+# python -m ipykernel install --sys-prefix --name cache-under-pressure --display-name "Python 3 (Cache Under Pressure)"
 name: cache-under-pressure
 channels:
   - conda-forge

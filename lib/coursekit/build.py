@@ -68,7 +68,10 @@ CELL_TIMEOUT = 120
 KERNEL_START_ATTEMPTS = 3
 
 _JUPYTEXT_CELL_KEYS = ("lines_to_next_cell", "cell_marker", "lines_to_end_of_cell_marker")
-_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+#: The kernel every notebook asks for: `make` registers it inside .venv (ipykernel install
+#: --sys-prefix), so a python3 kernelspec elsewhere on the machine cannot answer instead.
+KERNEL_NAME = "cache-under-pressure"
+_KERNELSPEC = {"display_name": "Python 3 (Cache Under Pressure)", "language": "python", "name": KERNEL_NAME}
 
 
 def source_path(module_id: str) -> Path:
@@ -184,7 +187,7 @@ def solution_notebook(module_id: str, scratch: Path | None = None) -> NotebookNo
             client = NotebookClient(
                 nb,
                 timeout=CELL_TIMEOUT,
-                kernel_name="python3",
+                kernel_name=KERNEL_NAME,
                 resources={"metadata": {"path": str(run_dir)}},
                 record_timing=False,
                 store_widget_state=False,

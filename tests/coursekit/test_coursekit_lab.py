@@ -62,7 +62,10 @@ def test_headless_lab_serves_the_exercises_on_loopback(tmp_path):
         assert {"00_orientation", "01_lru"} <= names, names
         specs = _get_json(f"{base}/api/kernelspecs?token={token}", proc, lines)["kernelspecs"]
         notebook = json.loads((ROOT / "exercises" / "00_orientation" / "00_orientation.ipynb").read_text())
-        assert notebook["metadata"]["kernelspec"]["name"] in specs, sorted(specs)
+        wanted = notebook["metadata"]["kernelspec"]["name"]
+        assert wanted in specs, sorted(specs)
+        # the notebooks' kernel is this environment's Python, not another one on the machine
+        assert os.path.abspath(specs[wanted]["spec"]["argv"][0]) == os.path.abspath(sys.executable)
         if os.geteuid() == 0:
             assert any("--allow-root" in line for line in lines), "as root, say why --allow-root is used"
     finally:
