@@ -49,6 +49,24 @@ def lab_command(root: Path, *, port: int, headless: bool, as_root: bool = False)
     return args
 
 
+#: Jupyter config for the learner's server only (put first on JUPYTER_CONFIG_PATH): no
+#: nbgrader instructor UI (Formgrader, Create Assignment, Validate: `check` is the learner's
+#: feedback) and no news pop-up. Instructors run plain `jupyter lab` and keep all of it.
+LEARNER_CONFIG = Path(__file__).with_name("jupyter_learner")
+
+
+def learner_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for the learner's server: `LEARNER_CONFIG` first on JUPYTER_CONFIG_PATH.
+
+    >>> learner_env({"JUPYTER_CONFIG_PATH": "/etc/x"})["JUPYTER_CONFIG_PATH"].endswith("jupyter_learner:/etc/x")
+    True
+    """
+    env = dict(os.environ if environ is None else environ)
+    rest = env.get("JUPYTER_CONFIG_PATH")
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(LEARNER_CONFIG), *([rest] if rest else [])])
+    return env
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8888, help="first port to try (default 8888)")
@@ -66,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         print("Starting JupyterLab without a browser; open the http://127.0.0.1 URL it prints.")
     command = lab_command(root, port=args.port, headless=args.headless, as_root=as_root)
     sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, *command])
+    os.execve(sys.executable, [sys.executable, *command], learner_env())
 
 
 if __name__ == "__main__":

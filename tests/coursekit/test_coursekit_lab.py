@@ -66,6 +66,15 @@ def test_headless_lab_serves_the_exercises_on_loopback(tmp_path):
         assert wanted in specs, sorted(specs)
         # the notebooks' kernel is this environment's Python, not another one on the machine
         assert os.path.abspath(specs[wanted]["spec"]["argv"][0]) == os.path.abspath(sys.executable)
+        # learners get no instructor UI (formgrader, create assignment) and no news pop-up
+        with urllib.request.urlopen(f"{base}/lab?token={token}", timeout=20) as r:
+            page = r.read().decode()
+        config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                      page, re.S).group(1))
+        assert {"@jupyter/nbgrader", "@jupyterlab/apputils-extension:announcements"} <= set(config["disabledExtensions"])
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{base}/formgrader?token={token}", timeout=20)
+        assert missing.value.code == 404
         if os.geteuid() == 0:
             assert any("--allow-root" in line for line in lines), "as root, say why --allow-root is used"
     finally:
