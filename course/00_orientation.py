@@ -7,9 +7,9 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3 (ipykernel)
+#     display_name: Python 3 (Cache Under Pressure)
 #     language: python
-#     name: python3
+#     name: cache-under-pressure
 # ---
 
 # %% [markdown]
@@ -41,7 +41,9 @@
 # bottom, with a time limit per cell. Written answers are read by a person; here, `check`
 # answers them with questions, never a score.
 #
-# In an answer cell, replace the line `raise NotImplementedError()` with your code.
+# In an answer cell, replace the line `raise NotImplementedError()` with your code. Work
+# top to bottom, one cell at a time (Shift+Enter): *Run All* stops at the first task you
+# have not done yet, and that is expected.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from coursekit import check, hint, progress, reveal, start
