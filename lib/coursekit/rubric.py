@@ -550,13 +550,15 @@ class Feedback(Renderable):
     def met(self) -> bool:
         return not self.questions
 
-    def _lines(self) -> tuple[str, list[str]]:
-        if self.met:
-            return (
-                "Your answer covers what this checklist looks for. The checklist can't judge quality — one more "
-                "question to ask yourself:",
-                [self.rubric.closing_question],
-            )
+    @property
+    def shown(self) -> list[str]:
+        """The questions to show now: at most ``max_shown``, then a note of how many wait.
+
+        >>> get = Rubric("r", "R", [Prose(2), WordCount("n", 50, 100)]).evaluate
+        >>> get("Too short.").shown
+        ['Could you write this as full sentences to your reader, rather than a list of terms?', \
+'Could you say a little more? What would your reader still need to know?']
+        """
         questions = self.questions
         if "not_stuffed" in self.unmet and "prose" in self.unmet:  # one "write sentences" question is enough
             questions = [q for rid, q in self.results if q and rid != "prose"]
@@ -564,7 +566,16 @@ class Feedback(Renderable):
         more = len(questions) - len(shown)
         if more:
             shown.append(f"(…and {more} more once these are addressed)")
-        return "Questions to consider before your instructor reads it:", shown
+        return shown
+
+    def _lines(self) -> tuple[str, list[str]]:
+        if self.met:
+            return (
+                "Your answer covers what this checklist looks for. The checklist can't judge quality — one more "
+                "question to ask yourself:",
+                [self.rubric.closing_question],
+            )
+        return "Questions to consider before your instructor reads it:", self.shown
 
     def text(self) -> str:
         head, items = self._lines()

@@ -109,4 +109,6 @@ def test_a_list_answer_gets_rubric_questions_per_reply():
     answer = f"roleplay_replies = [{good!r}, 'ok fine']"
     asks = rubric_questions("03_hol_blocking", "roleplay_replies", answer)
     assert asks and all(a.startswith("Reply 2: ") for a in asks), asks
+    # capped as in the notebook: four questions, then how many more wait
+    assert len(asks) == 5 and asks[-1].endswith("more once these are addressed)"), asks
     assert rubric_questions("03_hol_blocking", "roleplay_replies", f"roleplay_replies = [{good!r}]") == []

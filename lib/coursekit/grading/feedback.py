@@ -93,8 +93,8 @@ def rubric_questions(module: str, question: str, answer: str | None) -> list[str
             return []
         rubric = get_rubric(q.rubric)
         if len(texts) == 1:
-            return list(rubric.evaluate(texts[0]).questions)
-        return [f"Reply {i}: {ask}" for i, t in enumerate(texts, 1) for ask in rubric.evaluate(t).questions]
+            return rubric.evaluate(texts[0]).shown
+        return [f"Reply {i}: {ask}" for i, t in enumerate(texts, 1) for ask in rubric.evaluate(t).shown]
     except Exception:  # noqa: BLE001 - the rubric is optional here
         return []
 
