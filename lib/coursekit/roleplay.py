@@ -237,7 +237,8 @@ class Roleplay:
                 "critique": w.HTML(),
                 "pause_prompt": w.HTML(),
                 "pause_button": w.Button(description="I've paused", icon="pause", button_style="info",
-                                         layout=w.Layout(width="auto")),  # the default width cuts the label
+                                         # never squeezed by the prompt beside it: the label stays whole
+                                         layout=w.Layout(width="auto", min_width="max-content", flex="0 0 auto")),
                 "reply": w.Textarea(placeholder="Your reply to the reviewer…", layout=w.Layout(width="100%", height="8em")),
                 "submit": w.Button(description="Send reply", button_style="primary", layout=w.Layout(width="auto")),
                 "feedback": w.HTML(),

@@ -140,7 +140,7 @@ REVIEW_REPLY = Rubric(
               r"to restate|you mean|do you mean|did you mean|are you (?:asking|suggesting|saying)|"
               r"would you (?:prefer|rather|like)|should i|which (?:\w+ )?(?:would|should|do)|what (?:\w+ )?would you|"
               r"is (?:that|it) (?:the|your)|as i understand|i understand (?:that|the|your)|your point about|"
-              r"the case where|when two|if two"]],
+              r"the case where|when two|if two|you're right that|you are right that|so the (?:problem|issue|risk) is"]],
             keyword_groups=(),
         ),
         Mentions(

@@ -391,3 +391,10 @@ def test_short_plain_sentences_are_sentences_but_short_term_lists_are_not():
     assert [s.real for s in a.sentences] == [True, True, True]
     assert not {"prose", "not_stuffed", "measurable"} & unmet("review_reply", reply)
     assert "prose" in unmet("review_reply", "Thanks. Good point. I will. We can. p99. 100 ms.")
+
+
+def test_agreeing_with_a_restatement_counts_as_restating():
+    reply = ("Thanks, that's a fair point. You're right that with singleflight everyone waits behind a slow "
+             "refresh. I reproduced it: p99 is about 2 s. I'll add a 100 ms wait threshold and serve stale after "
+             "that. Can you check that approach?")
+    assert unmet("review_reply", reply) == set()
