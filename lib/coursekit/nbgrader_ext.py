@@ -3,6 +3,9 @@
 * `ExecuteWithDeadline` — nbgrader's `Execute` with a whole-notebook time budget on top of the
   per-cell timeout: once the budget is spent, the remaining code cells are not run and carry a
   `NotebookTimeoutError` output instead (so their tests score zero and the feedback says why).
+  Each notebook's kernel also gets its own scratch folder for coursekit's progress file and
+  hypothesis' storage: otherwise every learner's `progress()` read (and showed in feedback)
+  one shared file, and `.hypothesis/` landed in the released feedback.
 * `StripHiddenTestTracebacks` — for feedback: in an autograder test cell that holds hidden tests,
   an error output keeps only what a learner may see. A failure on a *visible* line keeps its
   exception name and message (e.g. the `check()` mismatch); a failure inside the hidden region,
@@ -14,13 +17,17 @@
 from __future__ import annotations
 
 import math
+import os
 import re
+import shutil
+import tempfile
 import time
 from typing import Any
 
 from nbformat.notebooknode import NotebookNode
 from traitlets import Float, Unicode
 
+from nbclient.util import run_sync
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
@@ -95,7 +102,25 @@ class ExecuteWithDeadline(Execute):
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
         self._deadline = None  # the budget starts with the first cell, not with kernel startup
-        return super().preprocess(nb, resources, km=km)
+        self._scratch = tempfile.mkdtemp(prefix="cup-autograde-")
+        try:
+            return super().preprocess(nb, resources, km=km)
+        finally:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def kernel_env(self) -> dict[str, str]:
+        """The kernel's environment: this notebook's own progress file and hypothesis storage."""
+        scratch = getattr(self, "_scratch", None) or tempfile.mkdtemp(prefix="cup-autograde-")
+        return {**os.environ,
+                "COURSEKIT_PROGRESS": os.path.join(scratch, "progress.json"),
+                "HYPOTHESIS_STORAGE_DIRECTORY": os.path.join(scratch, "hypothesis")}
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        kwargs.setdefault("env", self.kernel_env())
+        return await super().async_start_new_kernel(**kwargs)
+
+    # nbclient binds the sync wrapper to its own coroutine function at class creation
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     def _remaining(self) -> float:
         deadline = getattr(self, "_deadline", None)

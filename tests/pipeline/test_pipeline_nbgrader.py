@@ -58,12 +58,19 @@ class SessionCache:
 ADA = pwd.getpwuid(os.getuid()).pw_name
 
 
+def _home(cwd: Path) -> Path:
+    home = cwd.parent / "home"  # every nbgrader call runs in a folder directly under tmp_path
+    home.mkdir(exist_ok=True)
+    return home
+
+
 def nbgrader(*args: str, cwd: Path, exchange: Path | None = None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEKIT_")}
     env["PYTHONHASHSEED"] = "0"
     # nbgrader runs the `alembic` command by name: the venv's bin/ must be on PATH
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["COURSEKIT_PROGRESS"] = str(cwd / ".progress.json")
+    # a home of its own: a progress file shared between learners' kernels would show up there
+    env["HOME"] = str(_home(cwd))
     extra = [f"--Exchange.root={exchange}", f"--CourseDirectory.course_id={COURSE_ID}"] if exchange else []
     started = time.perf_counter()
     proc = subprocess.run(
@@ -153,6 +160,11 @@ def test_instructor_workflow(module_id, tmp_path):
         nbformat.write(nb, target)
 
     nbgrader("autograde", module_id, "--create", cwd=course)
+    # each notebook's kernel kept its progress and hypothesis files to itself: nothing in the
+    # shared home (one learner's passes showed in the next one's feedback), no .hypothesis/
+    # beside the graded notebooks (it was copied into the released feedback)
+    assert not list(_home(course).rglob("progress.json")), "autograde kernels shared a progress file"
+    assert not list((course / "autograded").rglob(".hypothesis")), "hypothesis wrote beside the graded notebooks"
 
     cells = graded_cells(module_id)
     auto = {gid for gid, meta in cells.items() if not meta.get("solution")}  # autograder test cells
