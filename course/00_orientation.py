@@ -67,6 +67,7 @@ from coursekit import check
 
 assert check("warmup"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
+# about: the value's type (an int) and the number of seconds in 15 minutes
 assert type(SESSION_TTL_SECONDS) is int
 assert SESSION_TTL_SECONDS == 900
 ### END HIDDEN TESTS

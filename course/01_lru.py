@@ -149,6 +149,7 @@ def _behaves_like_the_model(capacity, ops):
         assert len(mine) == len(model.data)
 
 
+# about: long random sequences of get and put on capacities 1 to 5, compared step by step with a reference LRU
 _behaves_like_the_model()
 
 
@@ -174,19 +175,36 @@ class _CountingKey:
 
 
 def _key_work_per_operation(size):
+    """Key hashes and comparisons plus Python lines run, per get or put: a scan shows up in
+    one or the other (a C-level search compares keys; a Python loop runs its body n times)."""
+    import sys as _sys
+
     rng = _random.Random(size)
     cache = SessionCache(size)
     for i in range(size):
         cache.put(_CountingKey(i), i)
+    lines = [0]
+
+    def _count_lines(frame, event, arg):
+        if event == "line":
+            lines[0] += 1
+        return _count_lines
+
     _CountingKey.calls = 0
-    for _ in range(200):
-        cache.get(_CountingKey(rng.randrange(size)))
-        cache.put(_CountingKey(size + rng.randrange(10**9)), 0)
-    return _CountingKey.calls / 400
+    previous = _sys.gettrace()
+    _sys.settrace(_count_lines)
+    try:
+        for _ in range(200):
+            cache.get(_CountingKey(rng.randrange(size)))
+            cache.put(_CountingKey(size + rng.randrange(10**9)), 0)
+    finally:
+        _sys.settrace(previous)
+    return (_CountingKey.calls + lines[0]) / 400
 
 
+# about: the work per get and put staying flat as the cache grows from 50 to 2,000 entries (O(1))
 _small, _large = _key_work_per_operation(50), _key_work_per_operation(2000)
-assert _large <= 2 * _small + 4, ("work per operation grows with size", _small, _large)
+assert _large <= 2 * _small + 8, ("work per operation grows with size", _small, _large)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -240,6 +258,7 @@ class _ReferenceLRU:
         self.data[key] = value
 
 
+# about: a long skewed request stream at capacities 1, 4, 16 and 64: the ratio must be a float and exact
 _rng = _random.Random(2024)
 _stream = [min(int(_rng.paretovariate(1.2)), 60) for _ in range(3000)]
 for _capacity in (1, 4, 16, 64):
@@ -311,6 +330,7 @@ from coursekit import check
 
 assert check("complexity"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
+# about: the letter you chose
 assert str(complexity_choice).strip().upper() == "C"
 ### END HIDDEN TESTS
 

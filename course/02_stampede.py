@@ -143,6 +143,7 @@ def _hidden_many_keys(seed):
     assert elapsed <= 2.0 + 1e-9, "different keys must load concurrently, not one after another"
 
 
+# about: many callers over several keys at once: one load per key, each caller gets its own key's value, and different keys load at the same time
 for _seed in (1, 2, 3):
     _hidden_many_keys(_seed)
 
@@ -172,6 +173,7 @@ def _hidden_cancel_follower_and_all_but_one():
     assert len(calls) == 1, calls
 
 
+# about: most callers giving up while the load runs: the others (and a caller who joins late) still get the value, from one load
 _hidden_cancel_follower_and_all_but_one()
 
 
@@ -202,6 +204,7 @@ def _hidden_error_then_success_then_fresh_call():
     assert calls == ["bad", "good", "good"], calls
 
 
+# about: a failed load followed by new calls: the error is not remembered, and a finished call is not a cache
 _hidden_error_then_success_then_fresh_call()
 ### END HIDDEN TESTS
 
@@ -423,9 +426,13 @@ def _hidden_scenario_matches_reference(seed):
 
 
 with _reference_singleflight(globals()):
+    # about: a refresh that fails: the stale value is still served, and a later stale read tries again
     _hidden_failed_refresh_keeps_stale_then_retries()
+    # about: a cold load that fails: every waiting caller gets the error, from one load
     _hidden_cold_load_error_reaches_everyone()
+    # about: the exact boundaries: fresh before ttl, stale at exactly ttl, the refreshed value right after
     _hidden_boundaries()
+    # about: the stampede scenario on two other seeds: as many database calls as the reference, and no caller waits
     for _seed in (11, 12):
         _hidden_scenario_matches_reference(_seed)
 ### END HIDDEN TESTS
@@ -484,6 +491,7 @@ assert check("benchmark"), "the visible checks above do not pass yet"
 from coursekit.modules.m02_stampede import NaiveCache as _Naive
 from coursekit.modules.m02_stampede import reference_singleflight as _reference_singleflight
 
+# about: your benchmark on three other seeds, compared with the same runs made by the course (a hard-coded table fails)
 with _reference_singleflight(globals()):
     for _seed in (21, 22, 23):
         _rows = benchmark(_seed)

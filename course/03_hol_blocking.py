@@ -78,6 +78,7 @@ from coursekit import check
 
 assert check("reproduce"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
+# about: the same measurement on two other seeds (a hard-coded number fails)
 for _seed in (31, 32):
     _ref = run_hol(lambda load: WaitingCache(load, ttl=TTL), _seed).p99
     assert abs(hol_p99(_seed) - _ref) < 1e-9, (_seed, hol_p99(_seed), _ref)
@@ -167,6 +168,7 @@ import asyncio as _asyncio
 
 from cachesim import run as _run
 
+# about: the slow-refresh scenario on three other seeds and two thresholds: p99 and max within the threshold, the same database calls, no errors
 for _seed in (41, 42, 43):
     _base = run_hol(lambda load: WaitingCache(load, ttl=TTL), _seed)
     for _thr in (0.05, 0.25):
@@ -231,8 +233,11 @@ def _hidden_no_leftover_tasks_block_the_loop():
     assert n <= 3 * 40 // 2 + 3, n  # at most one refresh per key in flight at a time
 
 
+# about: a refresh that fails: the stale value is served, and once the stale window has passed the error reaches the caller
 _hidden_failed_refresh_serves_stale()
+# about: a cold load (nothing cached): the caller waits for it in full, the threshold does not apply
 _hidden_cold_load_waits_in_full()
+# about: many stale reads over time: at most one refresh per key in flight
 _hidden_no_leftover_tasks_block_the_loop()
 ### END HIDDEN TESTS
 
@@ -362,9 +367,11 @@ def _hidden_random_schedule(seed):
     assert all(len(c) == 0 for c in counters), "no counters should remain for keys with nothing running"
 
 
+# about: random schedules of refreshes that succeed, fail and get cancelled: never more than per_key at once, and slots always freed
 for _seed in (1, 2, 3, 4):
     _hidden_random_schedule(_seed)
 
+# about: an invalid per_key (0) raising ValueError
 try:
     RefreshSlots(0)
 except ValueError:
@@ -373,6 +380,7 @@ else:
     raise AssertionError("per_key=0 must raise ValueError")
 
 # the slow-refresh scenario: per_key=1 is as frugal as singleflight, per_key=k never a herd
+# about: the slow-refresh scenario on two other seeds: one slot is as frugal as singleflight, k slots never bring a herd
 for _seed in (51, 52):
     _base = run_hol(lambda load: WaitingCache(load, ttl=TTL), _seed).db_calls
     for _k in (1, 2, 3):
@@ -485,6 +493,7 @@ import random as _random
 
 from cachesim import run as _run
 
+# about: the outage and a 100x slow database on three other seeds: no errors served, the breaker opens, few calls during the outage, recovery after it
 for _seed in (71, 72, 73):
     for _kind in ("outage", "slow"):
         _res, _cache, _br = run_outage(
@@ -499,6 +508,7 @@ for _seed in (71, 72, 73):
         assert _res.p99 <= 0.1 + 1e-3, (_seed, _kind, _res.p99)
 
 # backoff: no overflow, cap respected far out, mean near half the ceiling (uniform jitter)
+# about: backoff far out (no overflow, the cap holds) and its jitter (uniform, mean near half the ceiling)
 _rng = _random.Random(5)
 assert 0 <= backoff(5000, base=0.1, cap=30.0, rng=_rng) <= 30.0
 _draws = [backoff(2, base=0.5, cap=60.0, rng=_rng) for _ in range(4000)]
@@ -554,7 +564,9 @@ def _hidden_cancelled_probe_frees_half_open():
     assert _run(main, wall_timeout=20) == ("ok", "closed")
 
 
+# about: a success resetting the failure count: only consecutive failures open the breaker
 _hidden_success_resets_count()
+# about: a half-open probe that is cancelled: the breaker can probe again
 _hidden_cancelled_probe_frees_half_open()
 ### END HIDDEN TESTS
 
@@ -671,6 +683,7 @@ import random as _random
 
 from cachesim import run as _run
 
+# about: the cold-start scenario on two other seeds: critical users' p99 far lower, the same database calls, no errors
 for _seed in (81, 82):
     _fifo = run_coldstart(lambda: PriorityGate(budget=4), _seed, prioritise=False)
     _prio = run_coldstart(lambda: PriorityGate(budget=4), _seed)
@@ -722,6 +735,7 @@ def _hidden_cancelled_waiters(seed):
         assert names == sorted(names), "FIFO within the same priority"
 
 
+# about: waiters cancelled while queued: they never run, the budget holds, freed slots are reused at once, critical first and first come, first served within a priority
 for _seed in (1, 2, 3):
     _hidden_cancelled_waiters(_seed)
 ### END HIDDEN TESTS

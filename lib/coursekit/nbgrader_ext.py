@@ -24,12 +24,13 @@ import tempfile
 import time
 from typing import Any
 
-from nbformat.notebooknode import NotebookNode
-from traitlets import Float, Unicode
-
 from nbclient.util import run_sync
+from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Float, Unicode
+
+from coursekit.hidden_topics import outermost_line, topic_at
 
 __all__ = ["ExecuteWithDeadline", "StripHiddenTestTracebacks", "hidden_line_numbers"]
 
@@ -59,9 +60,10 @@ class StripHiddenTestTracebacks(NbGraderPreprocessor):
     end_test_delimeter = Unicode("END HIDDEN TESTS").tag(config=True)
 
     hidden_message = Unicode(
-        "{ename} raised inside a hidden test. The hidden tests are not shown; "
+        "{ename} raised inside a hidden test.{about} The hidden tests are not shown; "
         "re-read the task, run check() again and test the edge cases yourself.",
-        help="Replacement text for a failure in the hidden region ({ename} is substituted).",
+        help="Replacement text for a failure in the hidden region ({ename} is substituted, and {about} "
+        "by ' It checks <label>.' when the failing part has a `# about:` label).",
     ).tag(config=True)
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, cell_index: int):
@@ -78,7 +80,9 @@ class StripHiddenTestTracebacks(NbGraderPreprocessor):
             if where and not (where & hidden):
                 text = f"{ename}: {output.get('evalue', '')}".rstrip(": ")
             else:
-                text = self.hidden_message.format(ename=ename)
+                # the author's learner-facing `# about:` label of the part that failed, if any
+                about = topic_at(cell.source, outermost_line(output.get("traceback", []), cell.get("execution_count")))
+                text = self.hidden_message.format(ename=ename, about=f" It checks {about}." if about else "")
                 output["evalue"] = ""
             output["traceback"] = [text]
         return cell, resources

@@ -54,6 +54,33 @@ FIFO_CACHE = """class SessionCache:
 """
 
 
+# Right answers, O(n) eviction: passes every visible check, fails the hidden O(1) test.
+SCANNING_CACHE = """class SessionCache:
+    def __init__(self, capacity):
+        self.capacity, self.data, self.tick = capacity, {}, 0
+
+    def get(self, key, default=None):
+        if key not in self.data:
+            return default
+        self.tick += 1
+        self.data[key] = (self.tick, self.data[key][1])
+        return self.data[key][1]
+
+    def put(self, key, value):
+        self.tick += 1
+        if key not in self.data and len(self.data) >= self.capacity:
+            oldest, oldest_tick = None, None
+            for k, (t, _) in self.data.items():
+                if oldest_tick is None or t < oldest_tick:
+                    oldest, oldest_tick = k, t
+            del self.data[oldest]
+        self.data[key] = (self.tick, value)
+
+    def __len__(self):
+        return len(self.data)
+"""
+
+
 def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):
     modules = _modules()
     sub = tmp_path / "submitted"
@@ -67,6 +94,11 @@ def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "lru_basic":
             cell.source = FIFO_CACHE
     nbformat.write(nb, sub / "fifo" / "01_lru" / "01_lru.ipynb")
+    (sub / "scanner" / "01_lru").mkdir(parents=True)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "lru_basic":
+            cell.source = SCANNING_CACHE
+    nbformat.write(nb, sub / "scanner" / "01_lru" / "01_lru.ipynb")
     out = tmp_path / "out"
     r = run_cli("grade", str(sub), "--out", str(out), "--jobs", "2", timeout=900)
     assert r.returncode == 0, r.stderr
@@ -75,8 +107,10 @@ def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):
     assert auto, "the course has no autograded questions?"
     fifo = {row["question"]: row for row in auto if row["learner"] == "fifo"}
     assert fifo["test_lru_basic"]["score"] == "0", fifo
+    scanner = {row["question"]: row for row in auto if row["learner"] == "scanner"}
+    assert scanner["test_lru_basic"]["score"] == "0", scanner
     for row in auto:
-        if row["learner"] == "fifo":
+        if row["learner"] in ("fifo", "scanner"):
             continue
         if row["learner"] == "solution":
             assert row["status"] == "passed" and row["score"] == row["max"], row
@@ -100,3 +134,7 @@ def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):
     fb = (out / "feedback" / "fifo" / "01_lru.html").read_text()
     assert "expected None, got 2" in fb, fb
     assert "Traceback" not in fb and "hint(&quot;lru_basic&quot;)" in fb
+    # a failed hidden test: which part failed, in the author's words, and nothing of its source
+    fb = (out / "feedback" / "scanner" / "01_lru.html").read_text()
+    assert "passes the visible tests but fails a hidden test" in fb, fb
+    assert "The part that failed checks the work per get and put staying flat" in fb, fb

@@ -203,6 +203,8 @@ def test_instructor_workflow(module_id, tmp_path):
     if module_id == "01_lru":
         cem_page = html_text((course / "feedback" / "cem" / module_id / f"{module_id}.html").read_text())
         assert "AssertionError raised inside a hidden test" in cem_page
+        # the author's label of the failing part, never its source
+        assert "It checks long random sequences of get and put" in cem_page, cem_page
         assert "_behaves_like_the_model" not in cem_page and "hypothesis" not in cem_page.lower()
 
     # export: one row per learner, totals as scored

@@ -178,7 +178,8 @@ def _score_test(spec, c, rec, by_id, fatal, stop_reason, cell_timeout) -> Questi
     elif ev.get("hidden"):
         q.status = "failed" if ev.get("ename") == "AssertionError" else "error"
         passes = "passes the visible tests but " if ev.get("segment", 0) > 0 else ""
-        q.message = (f"Your answer {passes}fails a hidden test ({ev.get('ename')}). "
+        about = f" The part that failed checks {ev['about']}." if ev.get("about") else ""
+        q.message = (f"Your answer {passes}fails a hidden test ({ev.get('ename')}).{about} "
                      "Hidden tests try cases the visible ones don't: re-read the question for edge cases.")
     else:
         q.status = "failed" if ev.get("ename") == "AssertionError" else "error"

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from queue import Empty
 
+from ..hidden_topics import outermost_line, topic_at
 from . import sandbox
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -296,6 +297,10 @@ def _run_step(kernel: Kernel, step: dict, timeout: float, grace: float, emit: Em
                 if not hidden:  # hidden-test messages and tracebacks never leave this process
                     result.update(evalue=r.get("evalue", ""), traceback=clean_traceback(r.get("traceback", [])),
                                   output=r.get("text", ""))
+                else:  # ... only the author's `# about:` label of the part that failed
+                    about = topic_at(seg["code"], outermost_line(r.get("traceback") or []))
+                    if about:
+                        result["about"] = about
                 if r.get("killed"):
                     result["killed"] = True
                 break
