@@ -45,6 +45,7 @@ build: $(STAMP)
 bench: $(STAMP)
 	@$(BIN)/python bench/bench_swrcache.py
 	@$(BIN)/python bench/bench_cachesim.py
+	@$(BIN)/python bench/bench_grading.py
 
 ## Grade a folder of submissions: make grade SUBMISSIONS=path OUT=path
 grade: $(STAMP)

@@ -1,0 +1,161 @@
+#!/usr/bin/env python
+"""Benchmark grading: `coursekit grade` beside nbgrader's own autograde, in one run.
+
+    python bench/bench_grading.py [--learners 20]      (also part of make bench)
+
+1. One learner's module (01_lru, the reference answer): `coursekit grade` vs
+   `nbgrader autograde` of the same notebook, wall seconds and their ratio.
+2. The 01_lru notebooks of N learners (a mix of reference answers, untouched notebooks and
+   a wrong LRU): `coursekit grade --jobs 2` vs `nbgrader autograde` (which grades one
+   notebook at a time), wall seconds and their ratio.
+3. The class: N learners x 2 modules (00_orientation, 01_lru) with `coursekit grade
+   --jobs 2`, wall seconds and seconds per notebook.
+
+Wall time on a shared machine varies by tens of percent between runs: read the ratios.
+Each run also checks the scores it produced, so a fast wrong grader cannot look good.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from coursekit import build
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ["00_orientation", "01_lru"]
+# A wrong answer a learner might write: evicts the oldest insertion, get() refreshes nothing.
+FIFO_CACHE = """class SessionCache:
+    def __init__(self, capacity):
+        self.capacity, self.data = capacity, {}
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+    def put(self, key, value):
+        if key not in self.data and len(self.data) >= self.capacity:
+            del self.data[next(iter(self.data))]
+        self.data[key] = value
+
+    def __len__(self):
+        return len(self.data)
+"""
+
+
+def notebook(kind: str, module_id: str) -> nbformat.NotebookNode:
+    folder = "solutions" if kind in ("solution", "fifo") else "exercises"
+    nb = nbformat.read(ROOT / folder / module_id / f"{module_id}.ipynb", as_version=4)
+    if kind == "fifo":
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "lru_basic":
+                cell.source = FIFO_CACHE
+    return nb
+
+
+def write(root: Path, learner: str, module_id: str, nb: nbformat.NotebookNode) -> None:
+    target = root / learner / module_id / f"{module_id}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+
+
+def coursekit_grade(submitted: Path, out: Path, jobs: int) -> tuple[float, list[dict]]:
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "coursekit.cli", "grade", str(submitted), "--out", str(out),
+                           "--jobs", str(jobs)], capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"coursekit grade failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    with open(out / "grades.csv", newline="") as fh:
+        return seconds, list(csv.DictReader(fh))
+
+
+def nbgrader_autograde(course: Path, learners: list[str], module_id: str) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEKIT_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic`
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", module_id, "--create", "--force"],
+                          cwd=course, env=env, capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"nbgrader autograde failed:\n{proc.stderr[-3000:]}")
+    for learner in learners:
+        if not (course / "autograded" / learner / module_id / f"{module_id}.ipynb").is_file():
+            raise SystemExit(f"nbgrader autograde produced nothing for {learner}")
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    print("grading benchmark")
+    print(f"  Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="cup-bench-") as tmp:
+        tmp = Path(tmp)
+
+        # 1. one learner's module, both graders
+        one = tmp / "one"
+        write(one, "ada", "01_lru", notebook("solution", "01_lru"))
+        ck_one, rows = coursekit_grade(one, tmp / "one-out", jobs=1)
+        assert all(r["score"] == r["max"] for r in rows if r["status"] != "manual"), rows
+        course = build.write_instructor_course(tmp / "course", ["01_lru"])
+        build.nbgrader(["generate_assignment", "01_lru", "--force"], cwd=course)
+        write(course / "submitted", "ada", "01_lru", notebook("solution", "01_lru"))
+        nb_one = nbgrader_autograde(course, ["ada"], "01_lru")
+        print("\n1. One learner's module (01_lru, reference answer), wall seconds")
+        print(f"  nbgrader autograde (baseline)          {nb_one:7.1f} s   1.00x")
+        print(f"  coursekit grade                        {ck_one:7.1f} s   {ck_one / nb_one:4.2f}x")
+
+        # 2. the same 01_lru notebooks of a class, both graders (nbgrader grades one at a time)
+        kinds = ["solution", "untouched", "fifo", "solution"]
+        learners = [f"learner{i:02d}" for i in range(args.learners)]
+        for folder in ("submitted", "autograded"):  # section 1's learner is not part of the class
+            shutil.rmtree(course / folder / "ada", ignore_errors=True)
+        per_module = tmp / "per-module"
+        for i, learner in enumerate(learners):
+            nb = notebook(kinds[i % len(kinds)], "01_lru")
+            write(per_module, learner, "01_lru", nb)
+            write(course / "submitted", learner, "01_lru", nb)
+        nb_class = nbgrader_autograde(course, learners, "01_lru")
+        ck_class, _ = coursekit_grade(per_module, tmp / "per-module-out", jobs=args.jobs)
+        print(f"\n2. {args.learners} learners' 01_lru notebooks, wall seconds")
+        print(f"  nbgrader autograde (baseline, serial)  {nb_class:7.1f} s   1.00x   "
+              f"({nb_class / args.learners:.2f} s per notebook)")
+        print(f"  coursekit grade --jobs {args.jobs}               {ck_class:7.1f} s   {ck_class / nb_class:4.2f}x   "
+              f"({ck_class / args.learners:.2f} s per notebook)")
+
+        # 3. the class: every learner, both modules
+        submitted = tmp / "class"
+        for i, learner in enumerate(learners):
+            for module_id in MODULES:
+                write(submitted, learner, module_id, notebook(kinds[i % len(kinds)], module_id))
+        n = len(learners) * len(MODULES)
+        seconds, rows = coursekit_grade(submitted, tmp / "class-out", jobs=args.jobs)
+        by_learner: dict[str, float] = {}
+        for r in rows:
+            if r["status"] != "manual":
+                by_learner[r["learner"]] = by_learner.get(r["learner"], 0.0) + float(r["score"] or 0)
+        for i, learner in enumerate(learners):  # the grades are right, not just fast
+            kind = kinds[i % len(kinds)]
+            expected = {"solution": 8.0, "untouched": 0.0, "fifo": 4.0}[kind]
+            assert by_learner[learner] == expected, (learner, kind, by_learner[learner])
+        print(f"\n3. {args.learners} learners x {len(MODULES)} modules = {n} notebooks, "
+              f"coursekit grade --jobs {args.jobs}: {seconds:.1f} s wall ({seconds / n:.2f} s per notebook)")
+        print("  scores checked: every learner's autograded total is what its answers deserve")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
