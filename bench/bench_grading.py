@@ -34,22 +34,8 @@ from coursekit import build
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ["00_orientation", "01_lru"]
-# A wrong answer a learner might write: evicts the oldest insertion, get() refreshes nothing.
-FIFO_CACHE = """class SessionCache:
-    def __init__(self, capacity):
-        self.capacity, self.data = capacity, {}
-
-    def get(self, key, default=None):
-        return self.data.get(key, default)
-
-    def put(self, key, value):
-        if key not in self.data and len(self.data) >= self.capacity:
-            del self.data[next(iter(self.data))]
-        self.data[key] = value
-
-    def __len__(self):
-        return len(self.data)
-"""
+# A wrong answer a learner might write (evicts the oldest insertion), shared with the tests.
+FIFO_CACHE = (ROOT / "tests" / "answers" / "lru_fifo.py").read_text()
 
 
 def notebook(kind: str, module_id: str) -> nbformat.NotebookNode:

@@ -36,49 +36,10 @@ def _modules() -> list[str]:
     return list(MODULES)
 
 
-# A wrong answer a learner might write: evicts the oldest *insertion*, so get() refreshes nothing.
-FIFO_CACHE = """class SessionCache:
-    def __init__(self, capacity):
-        self.capacity, self.data = capacity, {}
-
-    def get(self, key, default=None):
-        return self.data.get(key, default)
-
-    def put(self, key, value):
-        if key not in self.data and len(self.data) >= self.capacity:
-            del self.data[next(iter(self.data))]
-        self.data[key] = value
-
-    def __len__(self):
-        return len(self.data)
-"""
+FIFO_CACHE = (ROOT / "tests" / "answers" / "lru_fifo.py").read_text()
 
 
-# Right answers, O(n) eviction: passes every visible check, fails the hidden O(1) test.
-SCANNING_CACHE = """class SessionCache:
-    def __init__(self, capacity):
-        self.capacity, self.data, self.tick = capacity, {}, 0
-
-    def get(self, key, default=None):
-        if key not in self.data:
-            return default
-        self.tick += 1
-        self.data[key] = (self.tick, self.data[key][1])
-        return self.data[key][1]
-
-    def put(self, key, value):
-        self.tick += 1
-        if key not in self.data and len(self.data) >= self.capacity:
-            oldest, oldest_tick = None, None
-            for k, (t, _) in self.data.items():
-                if oldest_tick is None or t < oldest_tick:
-                    oldest, oldest_tick = k, t
-            del self.data[oldest]
-        self.data[key] = (self.tick, value)
-
-    def __len__(self):
-        return len(self.data)
-"""
+SCANNING_CACHE = (ROOT / "tests" / "answers" / "lru_items_scan.py").read_text()
 
 
 def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):

@@ -1,8 +1,10 @@
 """Module 01 (LRU): the reference passes; O(n) caches that pass every visible check are
-caught by the hidden O(1) test, whether the scan runs in C (it compares keys) or in a
-Python loop (it runs its body once per entry)."""
+caught by the hidden O(1) test, whether their scan compares keys (counted) or only loops
+over entries in Python (its lines are counted)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from modules_harness import run_question
@@ -10,64 +12,11 @@ from modules_harness import run_question
 pytestmark = pytest.mark.slow
 
 MODULE = "01_lru"
+ANSWERS = Path(__file__).resolve().parents[1] / "answers"  # wrong answers, shared with other tests
 
-# evicts by scanning a dict's items in Python: no key is hashed or compared while it scans
-ITEMS_SCAN = """class SessionCache:
-    def __init__(self, capacity):
-        self.capacity, self.data, self.tick = capacity, {}, 0
+ITEMS_SCAN = (ANSWERS / "lru_items_scan.py").read_text()
 
-    def get(self, key, default=None):
-        if key not in self.data:
-            return default
-        self.tick += 1
-        self.data[key] = (self.tick, self.data[key][1])
-        return self.data[key][1]
-
-    def put(self, key, value):
-        self.tick += 1
-        if key not in self.data and len(self.data) >= self.capacity:
-            oldest, oldest_tick = None, None
-            for k, (t, _) in self.data.items():
-                if oldest_tick is None or t < oldest_tick:
-                    oldest, oldest_tick = k, t
-            del self.data[oldest]
-        self.data[key] = (self.tick, value)
-
-    def __len__(self):
-        return len(self.data)
-"""
-
-# keeps recency in a deque and finds a key by comparing it with every entry
-DEQUE_REMOVE = """from collections import deque
-
-class SessionCache:
-    def __init__(self, capacity):
-        self.capacity, self.data, self.order = capacity, {}, deque()
-
-    def get(self, key, default=None):
-        if key not in self.data:
-            return default
-        del self.order[_pos(self.order, key)]
-        self.order.append(key)
-        return self.data[key]
-
-    def put(self, key, value):
-        if key in self.data:
-            del self.order[_pos(self.order, key)]
-        elif len(self.data) >= self.capacity:
-            del self.data[self.order.popleft()]
-        self.order.append(key)
-        self.data[key] = value
-
-    def __len__(self):
-        return len(self.data)
-
-
-def _pos(order, key):
-    for i, k in enumerate(order):
-        if k == key:
-            return i
-"""
+DEQUE_REMOVE = (ANSWERS / "lru_deque_scan.py").read_text()
 
 
 def test_reference_passes():
