@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["outermost_line", "topic_at"]
+__all__ = ["cell_lines", "outermost_line", "topic_at"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # IPython >= 8 names a cell's frame "Cell In[7], line 12"
@@ -29,22 +29,27 @@ _CELL_FRAME = re.compile(r"Cell In\s*\[(\d+)\],\s*line (\d+)")
 _ABOUT = re.compile(r"^\s*#\s*about:\s*(.+?)\s*$")
 
 
-def outermost_line(traceback: list[str] | str, execution_count: int | None = None) -> int | None:
-    """The line of the running cell in a traceback's outermost cell frame (None if there is none).
+def cell_lines(traceback: list[str] | str, execution_count: int | None = None) -> list[int]:
+    """Line numbers of the cell frames in a traceback, outermost first.
 
     With ``execution_count``, only frames of that cell count.
 
+    >>> cell_lines(["Cell In[3], line 9", "Cell In[1], line 2", "Cell In[3], line 4"], execution_count=3)
+    [9, 4]
+    """
+    entries = traceback if isinstance(traceback, list) else [traceback]
+    return [int(line) for entry in entries for count, line in _CELL_FRAME.findall(_ANSI.sub("", entry))
+            if execution_count is None or int(count) == int(execution_count)]
+
+
+def outermost_line(traceback: list[str] | str, execution_count: int | None = None) -> int | None:
+    """The line of the running cell in a traceback's outermost cell frame (None if there is none).
+
     >>> outermost_line(["Cell In[3], line 9", "Cell In[1], line 2", "Cell In[3], line 4"])
     9
-    >>> outermost_line(["Cell In[1], line 2", "Cell In[3], line 4"], execution_count=3)
-    4
     """
-    lines = traceback if isinstance(traceback, list) else [traceback]
-    for entry in lines:
-        for count, line in _CELL_FRAME.findall(_ANSI.sub("", entry)):
-            if execution_count is None or int(count) == int(execution_count):
-                return int(line)
-    return None
+    lines = cell_lines(traceback, execution_count)
+    return lines[0] if lines else None
 
 
 def topic_at(source: str, line: int | None) -> str | None:

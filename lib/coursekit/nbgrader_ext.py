@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -30,13 +29,9 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float, Unicode
 
-from coursekit.hidden_topics import outermost_line, topic_at
+from coursekit.hidden_topics import cell_lines, topic_at
 
 __all__ = ["ExecuteWithDeadline", "StripHiddenTestTracebacks", "hidden_line_numbers"]
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# IPython >= 8: "Cell In[7], line 12" ; older: "<ipython-input-7-...> in <module>\n---> 12"
-_CELL_FRAME = re.compile(r"Cell In\s*\[(\d+)\],\s*line (\d+)")
 
 
 def hidden_line_numbers(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> set[int]:
@@ -76,25 +71,17 @@ class StripHiddenTestTracebacks(NbGraderPreprocessor):
             if output.get("output_type") != "error":
                 continue
             ename = str(output.get("ename", "Error"))
-            where = self._failing_lines(output, cell.get("execution_count"))
+            frames = cell_lines(output.get("traceback", []), cell.get("execution_count"))
+            where = set(frames)
             if where and not (where & hidden):
                 text = f"{ename}: {output.get('evalue', '')}".rstrip(": ")
             else:
                 # the author's learner-facing `# about:` label of the part that failed, if any
-                about = topic_at(cell.source, outermost_line(output.get("traceback", []), cell.get("execution_count")))
+                about = topic_at(cell.source, frames[0] if frames else None)
                 text = self.hidden_message.format(ename=ename, about=f" It checks {about}." if about else "")
                 output["evalue"] = ""
             output["traceback"] = [text]
         return cell, resources
-
-    @staticmethod
-    def _failing_lines(output: NotebookNode, execution_count: int | None) -> set[int]:
-        lines: set[int] = set()
-        for entry in output.get("traceback", []):
-            for count, line in _CELL_FRAME.findall(_ANSI.sub("", entry)):
-                if execution_count is None or int(count) == int(execution_count):
-                    lines.add(int(line))
-        return lines
 
 
 class ExecuteWithDeadline(Execute):
@@ -113,11 +100,11 @@ class ExecuteWithDeadline(Execute):
             shutil.rmtree(self._scratch, ignore_errors=True)
 
     def kernel_env(self) -> dict[str, str]:
-        """The kernel's environment: this notebook's own progress file and hypothesis storage."""
-        scratch = getattr(self, "_scratch", None) or tempfile.mkdtemp(prefix="cup-autograde-")
+        """The kernel's environment: this notebook's own progress file and hypothesis storage
+        (in the scratch folder `preprocess` makes and removes)."""
         return {**os.environ,
-                "COURSEKIT_PROGRESS": os.path.join(scratch, "progress.json"),
-                "HYPOTHESIS_STORAGE_DIRECTORY": os.path.join(scratch, "hypothesis")}
+                "COURSEKIT_PROGRESS": os.path.join(self._scratch, "progress.json"),
+                "HYPOTHESIS_STORAGE_DIRECTORY": os.path.join(self._scratch, "hypothesis")}
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         kwargs.setdefault("env", self.kernel_env())

@@ -9,7 +9,7 @@ import pytest
 import grading_course as fc
 from coursekit.grading.discover import discover
 from coursekit.grading.errors import GradingError
-from coursekit.grading.feedback import reflective_text, render
+from coursekit.grading.feedback import reflective_texts, render
 from coursekit.grading.reconstruct import reconstruct
 from coursekit.grading.report import grades_csv
 from coursekit.grading.score import ModuleResult, Question
@@ -97,8 +97,8 @@ def test_feedback_escapes_learner_text():
 
 
 def test_reflective_text_is_parsed_not_run():
-    assert reflective_text('answer = """I am sharing this draft."""') == "I am sharing this draft."
-    assert reflective_text("import os; os.system('x')") is None
+    assert reflective_texts('answer = """I am sharing this draft."""') == ["I am sharing this draft."]
+    assert reflective_texts("import os; os.system('x')") is None
 
 
 def test_a_list_answer_gets_rubric_questions_per_reply():

@@ -66,16 +66,6 @@ def reflective_texts(answer: str | None) -> list[str] | None:
     return [_strip_markers(t) for t in texts] if texts else None
 
 
-def reflective_text(answer: str | None) -> str | None:
-    """All the text a reflective answer cell assigns, joined (parsed, never executed).
-
-    >>> reflective_text("answer = 'I am sharing this draft.'")
-    'I am sharing this draft.'
-    """
-    texts = reflective_texts(answer)
-    return "\n".join(texts) if texts is not None else None
-
-
 def rubric_questions(module: str, question: str, answer: str | None) -> list[str]:
     """Formative questions from coursekit's rubric for a reflective answer ([] if unavailable).
 

@@ -6,13 +6,10 @@ failing hidden test is reported by exception type only.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from .reconstruct import Reconstruction
 from .source import ModuleSpec, SourceCell
-
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 OUTPUT_NOTE_BYTES = 1_000_000
 
@@ -184,7 +181,7 @@ def _score_test(spec, c, rec, by_id, fatal, stop_reason, cell_timeout) -> Questi
     else:
         q.status = "failed" if ev.get("ename") == "AssertionError" else "error"
         ev_text = f": {ev.get('evalue')}" if ev.get("evalue") else ""
-        output = ANSI.sub("", ev.get("output") or "").strip()
+        output = (ev.get("output") or "").strip()
         if output and ev.get("ename") == "AssertionError":
             # `assert check(...)` failed: what check printed says what to fix; its traceback doesn't
             q.message = "A visible check does not pass yet. This is what it reported:"

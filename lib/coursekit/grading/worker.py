@@ -179,7 +179,7 @@ class Kernel:
                        "output_bytes": self.output_bytes}
                 if self.captured is not None:
                     cut = len(self.captured) > CAPTURE_CHARS
-                    out["text"] = self.captured[:CAPTURE_CHARS] + ("\n… (cut)" if cut else "")
+                    out["text"] = ANSI.sub("", self.captured[:CAPTURE_CHARS]) + ("\n… (cut)" if cut else "")
                 if out["status"] != "ok":
                     out.update(ename=str(c.get("ename", "")), evalue=str(c.get("evalue", ""))[:1000],
                                traceback=c.get("traceback") or [])
