@@ -66,14 +66,9 @@ def coursekit_grade(submitted: Path, out: Path, jobs: int) -> tuple[float, list[
 
 
 def nbgrader_autograde(course: Path, learners: list[str], module_id: str) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEKIT_")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic`
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", module_id, "--create", "--force"],
-                          cwd=course, env=env, capture_output=True, text=True, timeout=1800)
+    build.nbgrader(["autograde", module_id, "--create", "--force"], cwd=course, timeout=1800)  # raises on failure
     seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"nbgrader autograde failed:\n{proc.stderr[-3000:]}")
     for learner in learners:
         if not (course / "autograded" / learner / module_id / f"{module_id}.ipynb").is_file():
             raise SystemExit(f"nbgrader autograde produced nothing for {learner}")
