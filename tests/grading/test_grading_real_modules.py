@@ -91,6 +91,9 @@ def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):
         for line in secret:
             assert line not in text, f"{line!r} leaked into {page}"
         assert "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+    # the reference answers replace nothing, so no page may say the grader restored something
+    for page in (out / "feedback" / "solution").glob("*.html"):
+        assert "restored what your code had replaced" not in page.read_text(), page.name
     # a failed visible check: the feedback shows what check() reported, not a traceback
     fb = (out / "feedback" / "fifo" / "01_lru.html").read_text()
     assert "expected None, got 2" in fb, fb

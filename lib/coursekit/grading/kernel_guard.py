@@ -53,6 +53,16 @@ class _Guard:
         code = getattr(v, "__code__", None) if isinstance(v, _types.FunctionType) else None
         return (v, code, getattr(v, "__defaults__", None) if code is not None else None)
 
+    @staticmethod
+    def _same(cur, v):
+        """Is `cur` still the snapshotted object? A bound method counts as the same when it binds
+        the same function to the same object: IPython sets `sys.excepthook = self.excepthook`
+        on every run, a new bound-method object each time, and nobody replaced anything."""
+        if cur is v:
+            return True
+        return (isinstance(cur, _types.MethodType) and isinstance(v, _types.MethodType)
+                and cur.__self__ is v.__self__ and cur.__func__ is v.__func__)
+
     def register(self, names):
         """After an instructor cell ran: remember the callables it bound."""
         ns = self.ip.user_ns
@@ -66,7 +76,7 @@ class _Guard:
         ns = self.ip.user_ns
         for n, (v, code, defaults) in self.name_snap.items():
             cur = ns.get(n, restored)
-            if cur is not v:
+            if not self._same(cur, v):
                 ns[n] = v
                 restored.append(n)
             elif code is not None and (v.__code__ is not code or v.__defaults__ is not defaults):
@@ -79,7 +89,7 @@ class _Guard:
             d = vars(mod)
             for k, (v, code, defaults) in snap.items():
                 cur = d.get(k, restored)
-                if cur is not v:
+                if not self._same(cur, v):
                     setattr(mod, k, v)
                     restored.append(k if mname == "builtins" else f"{mname}.{k}")
                 elif code is not None and (v.__code__ is not code or v.__defaults__ is not defaults):
