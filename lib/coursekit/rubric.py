@@ -66,8 +66,27 @@ GLUE_VERBS = frozenset(
     agree mean means plan propose suggest fix fixed change changed ship shipped hit hits""".split()
 )
 
+# Words any answer can use without saying anything about *this* situation: courtesy, stock
+# review and apology phrases, vague nouns. A sentence made of these plus function words is
+# generic ("Thanks, good point.", "We will fix it soon."), whatever rule it matches.
+STOCK_WORDS = frozenset(
+    """thanks thank good great fair nice point points catch spot call question questions concern concerns
+    agreed agree right true valid sure okay ok yes yeah fine review reviewing reviewed comment comments
+    feedback sorry apologise apologize apologies apology mistake fault error problem issue issues thing things
+    something anything everything stuff look looking into soon later update updates updated will fix fixes
+    fixed better faster improve improved work working works done lot really very much many time times way
+    happy glad hope please let know think mean means see understand""".split()
+)
+
 NEGATORS = frozenset(
     """not no never neither nor without nobody nothing none cannot hardly barely""".split()
+)
+
+GENERIC_BELOW = 3  # a sentence with fewer specific words than this is generic
+# A vague placeholder where the specifics should be ("it does things", "not done: some stuff").
+_PLACEHOLDER = re.compile(
+    r"(?:\b(?:does|do|did|fixes|changes|adds|touches|covers|about|with)|:) (?:some |a few |various |other |many )?"
+    r"(?:things|stuff|bits)(?= *[.?!,;]|$)|\bstuff\b|\betc\b|\band so on\b|\bblah\b"
 )
 
 _WORD = re.compile(r"\d[\d,]*(?:\.\d+)?[a-z%]*|[a-z][a-z0-9]*(?:'[a-z]+)*")
@@ -124,6 +143,12 @@ class Sentence:
     real: bool = True
     why_not_real: str = ""
     keyword_share: float = 0.0
+    specific: int = 0  #: words that say something about this situation (not function, glue or stock words)
+
+    @property
+    def generic(self) -> bool:
+        """Could this sentence be pasted into any answer? ("Thanks, good point.", "It does things.")"""
+        return self.specific < GENERIC_BELOW or bool(_PLACEHOLDER.search(self.norm))
 
     @property
     def is_question(self) -> bool:
@@ -141,6 +166,7 @@ class Analysis:
     keyword_share: float
     repeated_share: float
     duplicate_sentences: int
+    top_word_share: float = 0.0  #: the most used content word's share of all words (0 under four uses)
 
     @property
     def real_sentences(self) -> list[Sentence]:
@@ -191,6 +217,33 @@ def _covered_words(norm: str, patterns: Sequence[re.Pattern[str]]) -> int:
     return sum(1 for w in _WORD.finditer(norm) if any(a < w.end() and w.start() < b for a, b in spans))
 
 
+def _specific_words(words: Sequence[str]) -> int:
+    """How many words say something particular: not function, glue or stock words.
+
+    >>> _specific_words(words_of("thanks, good point, i will fix it"))
+    0
+    >>> _specific_words(words_of("i'll cap the wait at 100 ms and serve the stale session"))
+    4
+    """
+    return sum(
+        1
+        for w in words
+        if w not in FUNCTION_WORDS and w not in GLUE_VERBS and w not in STOCK_WORDS and (len(w) > 2 or w[0].isdigit())
+    )
+
+
+def _is_term_list(norm: str) -> bool:
+    """Six or more comma-separated pieces of about two words each: an inventory, not a sentence.
+
+    >>> _is_term_list("i'll add a threshold, a timeout, a breaker, backoff, jitter, slots, alerts")
+    True
+    >>> _is_term_list("i'll cap the wait at 100 ms, serve the stale value, and report p99 before and after")
+    False
+    """
+    pieces = [len(words_of(c)) for c in norm.split(",") if words_of(c)]
+    return len(pieces) >= 6 and sorted(pieces)[len(pieces) // 2] <= 2
+
+
 def _mean_clause_words(norm: str) -> float:
     """Words per clause: a comma-separated string of terms has about one or two.
 
@@ -226,7 +279,7 @@ def analyse(text: str, keywords: Sequence[re.Pattern[str]] = ()) -> Analysis:
         covered = _covered_words(norm, keywords)
         covered_total += covered
         share = covered / len(words)
-        s = Sentence(part, norm, words, keyword_share=share)
+        s = Sentence(part, norm, words, keyword_share=share, specific=_specific_words(words))
         function_share = sum(w in FUNCTION_WORDS or w in GLUE_VERBS for w in words) / len(words)
         key = tuple(words)
         if len(words) < 2:
@@ -236,7 +289,7 @@ def analyse(text: str, keywords: Sequence[re.Pattern[str]] = ()) -> Analysis:
             duplicates += 1
         elif len(words) < 4:
             pass  # a short sentence ("We're sorry.") is real unless the answer is mostly fragments
-        elif function_share < 0.2:
+        elif function_share < 0.2 or _is_term_list(norm):
             s.real, s.why_not_real = False, "list of terms"
         elif len(words) >= 6 and len(set(words)) / len(words) < 0.5:
             s.real, s.why_not_real = False, "repeated words"
@@ -256,6 +309,7 @@ def analyse(text: str, keywords: Sequence[re.Pattern[str]] = ()) -> Analysis:
             if mostly_short or not any(w in FUNCTION_WORDS or w in GLUE_VERBS for w in s.words):
                 s.real, s.why_not_real = False, "fragment"
     content = [w for w in all_words if w not in FUNCTION_WORDS]
+    top = max((content.count(w) for w in set(content)), default=0)
     trigrams = [tuple(content[i : i + 3]) for i in range(len(content) - 2)]
     repeated = len(trigrams) - len(set(trigrams))
     return Analysis(
@@ -265,6 +319,7 @@ def analyse(text: str, keywords: Sequence[re.Pattern[str]] = ()) -> Analysis:
         keyword_share=covered_total / len(all_words) if all_words else 0.0,
         repeated_share=repeated / len(trigrams) if trigrams else 0.0,
         duplicate_sentences=duplicates,
+        top_word_share=top / len(all_words) if top >= 4 and all_words else 0.0,
     )
 
 
@@ -297,6 +352,8 @@ class Mentions(Rule):
     ``min_distinct``: how many distinct matches of group ``distinct_group`` are needed
     across sentences (each keyword counts once). ``keyword_groups``: which groups are
     rubric vocabulary for :class:`NotStuffed` (default all; leave out groups of common words).
+    ``generic_ok``: a stock sentence may meet it ("I'm sorry.", "Thanks, good catch."); other
+    rules need a specific sentence beyond the rubric's one allowance (see :meth:`Rubric.evaluate`).
 
     >>> r = Mentions("owns", "Who caused it?", [[r"our (?:mistake|fault)"]])
     >>> r.check(analyse("This outage was our mistake and we are fixing it."))
@@ -311,6 +368,7 @@ class Mentions(Rule):
     min_distinct: int = 1
     distinct_group: int = 0
     keyword_groups: Sequence[int] | None = None
+    generic_ok: bool = False
     compiled: tuple[tuple[re.Pattern[str], ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -429,6 +487,7 @@ class NotRepetitive(Rule):
     """
 
     max_repeated_share: float = 0.2
+    max_word_share: float = 0.07  # one content word (4+ uses) as a share of all words
     id: str = "not_repetitive"
     question: str = "You repeat yourself. What is the one thing you most want your reader to take away?"
 
@@ -436,6 +495,8 @@ class NotRepetitive(Rule):
         if analysis.duplicate_sentences or analysis.repeated_share > self.max_repeated_share:
             return self.question
         if any(s.why_not_real == "repeated words" for s in analysis.sentences):
+            return self.question
+        if analysis.top_word_share > self.max_word_share:
             return self.question
         return None
 
@@ -486,6 +547,11 @@ def _max_matching(options: list[set[int]]) -> int:
     return sum(assign(r, set()) for r in range(len(options)))
 
 
+GENERIC_QUESTION = (
+    "Several of your sentences could be pasted into any answer. What, specifically, about this situation — "
+    "which part, which number, which next step?"
+)
+
 CRAMMED_QUESTION = (
     "Most of your points share one sentence. Could you give each point its own sentence, so your reader can follow?"
 )
@@ -502,6 +568,8 @@ class Rubric:
     title: str
     rules: Sequence[Rule]
     closing_question: str = "What would you change if you read this aloud to the person it is for?"
+    #: content rules that generic sentences alone may satisfy (``generic_ok`` rules aside)
+    generic_allowance: int = 1
 
     @property
     def keywords(self) -> tuple[re.Pattern[str], ...]:
@@ -509,18 +577,64 @@ class Rubric:
         return tuple(p for r in self.rules for p in r.keywords)
 
     def evaluate(self, text: str) -> "Feedback":
-        """Apply every rule to ``text``, then check the met content rules are not crammed into one sentence.
+        """Apply every rule to ``text``; then credit content rules only where sentences earn it.
 
-        With three or more content rules met, all but one must be creditable to different sentences
-        (a one-sentence checklist padded with filler does not pass).
+        Two caps keep stock phrases and one-sentence checklists from satisfying a rubric:
+
+        * **generic sentences** — a content rule met only by generic sentences ("Thanks, good
+          point.", "I will fix it.") keeps its credit for the first ``generic_allowance`` such rules alone (rules marked
+          ``generic_ok``, such as saying sorry, are exempt); the others ask their question again,
+          and the answer is asked to be specific;
+        * **crammed sentences** — each sentence carries at most two met content rules; rules
+          beyond what the sentences can carry ask their question again.
         """
         analysis = analyse(text, self.keywords)
         results = [(r.id, r.check(analysis)) for r in self.rules]
-        met = [r for r, (_, q) in zip(self.rules, results) if q is None and isinstance(r, Mentions)]
-        if len(met) >= 3:
-            matched = _max_matching([r.satisfying(analysis)[0] for r in met])
-            results.append(("not_crammed", CRAMMED_QUESTION if matched < len(met) - 1 else None))
+        content = [
+            (i, r) for i, (r, (_, q)) in enumerate(zip(self.rules, results)) if q is None and isinstance(r, Mentions)
+        ]
+        # generic cap
+        specific_of = {}
+        for i, r in content:
+            where, _ = r.satisfying(analysis)
+            specific_of[i] = {k for k in where if not analysis.sentences[k].generic}
+        content_capped = [(i, r) for i, r in content if not r.generic_ok]
+        generic_only = [i for i, r in content_capped if not specific_of[i] and r.min_distinct <= 1]
+        generic_only += [
+            i for i, r in content_capped if r.min_distinct > 1 and not _distinct_enough(r, analysis, specific_of[i])
+        ]
+        generic_only = sorted(set(generic_only))
+        for i in generic_only[self.generic_allowance:]:
+            results[i] = (results[i][0], self.rules[i].question)  # type: ignore[attr-defined]
+        vague = any(_PLACEHOLDER.search(s.norm) for s in analysis.sentences)
+        if len(generic_only) > self.generic_allowance or vague:
+            results.append(("specific", GENERIC_QUESTION))
+        # crammed cap
+        still = [(i, r) for i, r in content if results[i][1] is None]
+        if len(still) >= 3:
+            # each sentence may carry two points ("I'll add a timeout, and I'll show p99 before and after")
+            options = [{2 * k + half for k in r.satisfying(analysis)[0] for half in (0, 1)} for _, r in still]
+            carried = _max_matching(options)
+            if carried < len(still):
+                for i, r in _least_supported(still, options)[: len(still) - carried]:
+                    results[i] = (results[i][0], r.question)
+                results.append(("not_crammed", CRAMMED_QUESTION))
         return Feedback(self, analysis, results)
+
+
+def _distinct_enough(rule: "Mentions", analysis: Analysis, sentences: set[int]) -> bool:
+    """Does ``rule`` still find ``min_distinct`` matches within the given (specific) sentences alone?"""
+    distinct: set[str] = set()
+    for k in sentences:
+        s = analysis.sentences[k]
+        distinct.update(rule._hits(s, rule.compiled[rule.distinct_group]))
+    return len(distinct) >= rule.min_distinct
+
+
+def _least_supported(rules: list, options: list[set[int]]) -> list:
+    """Rules ordered by how few sentences could carry them (ties: later rules first)."""
+    order = sorted(range(len(rules)), key=lambda k: (len(options[k]), -k))
+    return [rules[k] for k in order]
 
 
 class Feedback(Renderable):
