@@ -222,6 +222,18 @@ class LoadPipeline:
             self.stats.coalesced += 1
         return await self._flights.do(skey, lambda: self._load(key, skey))
 
+    async def _warm(self, key: Any, skey: Any, limit: asyncio.Semaphore) -> bool:
+        """`prewarm` of one key: True if it is fresh afterwards."""
+        async with limit:
+            entry = self._data.get(skey)
+            if entry is not None and self._read_clock() < entry.fresh_until:
+                return True
+            try:
+                await self._flights.do(skey, lambda: self._load(key, skey))
+            except Exception:
+                return False
+            return True
+
     # ------------------------------------------------------------------ background refresh
     def _start_refresh(self, key: Any, skey: Any, now: float) -> asyncio.Task[Any] | None:
         """Start a background refresh unless the per-key limit, backoff or breaker says no."""

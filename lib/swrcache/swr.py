@@ -1,19 +1,8 @@
 """`SWRCache`: an async stale-while-revalidate cache (RFC 5861 semantics) for one event loop.
 
-An entry's age counts from when its value was stored:
-
-- **fresh** (``age < ttl``): served from memory, no load;
-- **stale** (``ttl <= age < ttl + stale_ttl``): served at once while a background refresh
-  runs (unless ``max_refresh_concurrency`` refreshes already run for that key); with
-  ``wait_threshold`` the caller first waits up to that long for the refresh, then falls
-  back to the stale value while the refresh carries on;
-- **missing or expired**: one coalesced load that every caller waits for, bounded by
-  ``refresh_timeout`` (then ``TimeoutError``).
-
-A failed refresh keeps the stale value servable to the end of its window
-(stale-if-error); a failed cold load raises to every waiter and caches nothing.
-`invalidate` (or a newer `set`) is never undone by a load that was in flight, and a get
-after `invalidate` never joins a load that started before it.
+Fresh values are served from memory, stale ones at once while they are revalidated
+in the background (or after a short ``wait_threshold``), missing ones by one coalesced
+load; see `SWRCache` for every parameter.
 
 This module is the public API; the load pipeline lives in ``_pipeline``, loop binding
 and cached time in ``_loopclock``, argument checks in ``_validate``.
@@ -382,20 +371,9 @@ class SWRCache(LoadPipeline, LoopClock, Generic[K, V]):
         check.check_int("concurrency", concurrency, 1)
         self._bind_loop()
         limit = asyncio.Semaphore(concurrency)
-
-        async def warm(key: Any) -> bool:
-            skey = key if self._namespace is None else (self._namespace, key)
-            async with limit:
-                entry = self._data.get(skey)
-                if entry is not None and self._read_clock() < entry.fresh_until:
-                    return True
-                try:
-                    await self._flights.do(skey, lambda: self._load(key, skey))
-                except Exception:
-                    return False
-                return True
-
-        results = await asyncio.gather(*(warm(k) for k in keys))
+        ns = self._namespace
+        results = await asyncio.gather(
+            *(self._warm(k, k if ns is None else (ns, k), limit) for k in keys))
         return sum(results)
 
     async def aclose(self) -> None:
