@@ -27,7 +27,8 @@ from .breaker import CircuitBreaker, CircuitOpenError
 from .lru import LRUCache
 from .singleflight import Singleflight
 from .stats import CacheStats
-from .swr import SWRCache, WouldBlock
+from .errors import WouldBlock
+from .swr import SWRCache
 
 # Importable from here for existing code, but not the public API (not in __all__): their
 # modules (swrcache.clock, swrcache.slots, swrcache.xfetch) are where they live.

@@ -44,7 +44,7 @@ _DIRECT_READS_MAX = 4096
 
 
 class LoopClock:
-    """Mixin: which loop the cache is bound to, and what time it is there.
+    """Base of `LoadPipeline`: which loop the cache is bound to, and what time it is there.
 
     Invariants (every field is written only by the methods of this class, except where
     noted; all run on the bound loop, never across an ``await``):
@@ -65,13 +65,18 @@ class LoopClock:
     - ``_cached_hits``: ``stats.hits`` when ``_cached_now`` was read; ``_direct_reads`` /
       ``_direct_backoff``: clock reads left before sharing is tried again, and how many
       the next unprofitable try earns.
+    - ``stats``: the cache's `CacheStats` (created in ``SWRCache.__init__``; counters
+      are bumped where things happen; only ``stats.hits`` is read here).
     """
+
+    __slots__ = ("_clock", "_loop", "_now", "_cached_now", "_cached_hits", "_direct_reads",
+                 "_direct_backoff", "_loop_time", "_caching_reader", "_counting_reader",
+                 "stats")
 
     _clock: Clock | None
     _loop: asyncio.AbstractEventLoop | None
     _now: Clock
     _cached_now: float | None
-    stats: object  # the cache's CacheStats (only ``.hits`` is read here)
 
     def _init_clock(self, clock: Clock | None) -> None:
         self._clock = clock
@@ -81,10 +86,10 @@ class LoopClock:
         self._cached_hits = 0
         self._direct_reads = 0
         self._direct_backoff = _DIRECT_READS_MIN
-        self._loop_time: Clock | None = None  # the bound loop's `time`
+        self._loop_time = None  # the bound loop's `time`
         # Bound once: `_now is self._caching_reader` compares identities.
-        self._caching_reader: Clock = self._read_time_caching
-        self._counting_reader: Clock = self._read_time_counting
+        self._caching_reader = self._read_time_caching
+        self._counting_reader = self._read_time_counting
 
     def _on_rebind(self) -> None:
         """Called when the cache moves to a new loop: drop state from the old clock."""

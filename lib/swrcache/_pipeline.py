@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ._loopclock import LoopClock
 from .backoff import Backoff
 from .breaker import HALF_OPEN, CircuitBreaker, CircuitOpenError
 from .lru import LRUCache
@@ -99,8 +100,8 @@ async def _wait_done(task: asyncio.Task[Any], timeout: float) -> None:
         task.remove_done_callback(callback)
 
 
-class LoadPipeline:
-    """Mixin: the slow paths and loads of `SWRCache`, and the state they share.
+class LoadPipeline(LoopClock):
+    """Base of `SWRCache`: its slow paths and loads, and the state they share.
 
     Invariants. Configuration (``_loader``, ``_ttl``, ``_stale_ttl``, ``_max_conc``,
     ``_breaker``, ``_budget``, ``_backoff``, ...) is written once, in
@@ -132,6 +133,16 @@ class LoadPipeline:
       `_refresh` when one fails, removed by a stored value and by ``invalidate``.
     """
 
+    __slots__ = (
+        # configuration
+        "_loader", "_ttl", "_stale_ttl", "_wait_threshold", "_refresh_timeout", "_max_conc",
+        "_is_critical", "_breaker", "_budget", "_backoff", "_beta", "_xfetch", "_rng",
+        "_store", "_data",
+        # state
+        "_flights", "_seq", "_floor", "_active", "_key_slots", "_refreshes",
+        "_latest_refresh", "_failures", "_tasks",
+    )
+
     # Configuration, set by SWRCache.__init__.
     _loader: Callable[[Any], Awaitable[Any]]
     _ttl: float
@@ -149,9 +160,6 @@ class LoadPipeline:
     _store: LRUCache[Any, Entry]
     _data: OrderedDict[Any, Entry]
     stats: CacheStats
-    # Provided by LoopClock.
-    _read_clock: Callable[[], float]
-    _bind_loop: Callable[[], asyncio.AbstractEventLoop]
 
     def _init_state(self) -> None:
         self._flights: Singleflight[Any, Any] = Singleflight()

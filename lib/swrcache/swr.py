@@ -1,8 +1,12 @@
 """`SWRCache`: an async stale-while-revalidate cache (RFC 5861 semantics) for one event loop.
 
-Fresh values are served from memory, stale ones at once while they are revalidated
-in the background (or after a short ``wait_threshold``), missing ones by one coalesced
-load; see `SWRCache` for every parameter.
+An entry's age counts from when its value was stored: **fresh** (``age < ttl``) values
+are served from memory; **stale** ones (``ttl <= age < ttl + stale_ttl``) at once while a
+background refresh runs (with ``wait_threshold``: after waiting that long for it);
+**missing or expired** ones by one coalesced load every caller waits for. A failed
+refresh keeps the stale value servable (stale-if-error); a failed cold load raises to
+every waiter and caches nothing. `invalidate` (or a newer `set`) is never undone by a
+load in flight, and a get after `invalidate` never joins a load that began before it.
 
 This module is the public API; the load pipeline lives in ``_pipeline``, loop binding
 and cached time in ``_loopclock``, argument checks in ``_validate``.
@@ -30,11 +34,11 @@ from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
 from . import _validate as check
-from ._loopclock import LoopClock
 from ._pipeline import Entry, LoadPipeline
 from .backoff import Backoff
 from .breaker import CircuitBreaker
 from .clock import Clock
+from .errors import WouldBlock
 from .lru import LRUCache
 from .slots import PrioritySlots
 from .stats import CacheStats
@@ -47,19 +51,7 @@ V = TypeVar("V")
 DEFAULT = check.DEFAULT
 
 
-class WouldBlock(KeyError):
-    """Raised by `SWRCache.get_nowait` when no fresh value is stored for the key.
-
-    The key is missing, stale or past its stale window: answering would take a load or
-    a refresh, which only ``await cache.get(key)`` does. A `KeyError`, so code that
-    treats the cache as a mapping can catch that.
-
-    >>> issubclass(WouldBlock, KeyError)
-    True
-    """
-
-
-class SWRCache(LoadPipeline, LoopClock, Generic[K, V]):
+class SWRCache(LoadPipeline, Generic[K, V]):
     """Async stale-while-revalidate cache with coalescing, timeouts and a circuit breaker.
 
     Parameters (keyword-only after `loader`):
@@ -96,18 +88,11 @@ class SWRCache(LoadPipeline, LoopClock, Generic[K, V]):
 
     Raises ``ValueError`` naming the parameter for an invalid argument.
 
-    Cached time: on the stock asyncio loops, the gets that run within one loop iteration
-    share one clock reading, so a callback that runs CPU-bound for seconds without
-    yielding sees the time of its first read; an injected ``clock`` and loops that
-    override ``time()`` (virtual time) are read on every get.
-
-    A cache belongs to one event loop at a time: it binds to the loop of its first call
-    and reads that loop's clock. Once that loop has stopped, the cache rebinds to the
-    next loop that uses it and drops the old entries (their timestamps came from another
-    clock); this happens on the first call after ``aclose()``, or else on the first call
-    that reads the clock. So end each simulation with ``await cache.aclose()`` (or use
-    ``async with``), which also cancels background refreshes. Using one cache from two
-    running loops raises ``RuntimeError``.
+    A cache belongs to one event loop at a time and reads its clock (on the stock loops,
+    the gets of one loop iteration share one reading). Once that loop has stopped, the
+    cache rebinds to the next loop that uses it and drops the old entries; so end each
+    simulation with ``await cache.aclose()`` (or ``async with``), which also cancels
+    background refreshes. Using one cache from two running loops raises ``RuntimeError``.
 
     >>> import asyncio
     >>> async def main():
@@ -119,6 +104,10 @@ class SWRCache(LoadPipeline, LoopClock, Generic[K, V]):
     >>> asyncio.run(main())
     42
     """
+
+    # Slots make the hit paths' attribute reads the cheapest kind (LOAD_ATTR_SLOT); the
+    # bases declare theirs beside the invariants that say when each one is written.
+    __slots__ = ("_capacity", "_namespace", "_plain", "__weakref__")
 
     def __init__(
         self,
@@ -260,12 +249,13 @@ class SWRCache(LoadPipeline, LoopClock, Generic[K, V]):
             now = self._cached_now
             if now is None:
                 now = self._now()  # before the lookup: binding to a new loop may drop entries
+            data = self._data
             try:
-                entry = self._data[key]
+                entry = data[key]
             except KeyError:
                 raise WouldBlock(key) from None
             if now < entry.fresh_until:
-                self._data.move_to_end(key)
+                data.move_to_end(key)
                 self.stats.hits += 1
                 return entry.value  # type: ignore[no-any-return]
             raise WouldBlock(key)
