@@ -19,6 +19,7 @@ from typing import Any
 
 from .backoff import Backoff
 from .breaker import CircuitBreaker
+from .clock import Clock
 from .lru import LRUCache
 
 __all__ = ["DEFAULT", "check_non_negative", "check_positive_or_none", "check_int",
@@ -116,8 +117,9 @@ def _split_legacy(legacy: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
             {k: legacy[k] for k in _BACKOFF_KEYS if k in legacy})
 
 
-def breaker_from(breaker: Any, legacy: dict[str, Any]) -> CircuitBreaker | None:
-    """The breaker to use: `breaker`, or one built from the legacy keywords.
+def breaker_from(breaker: Any, legacy: dict[str, Any],
+                 clock: Clock | None = None) -> CircuitBreaker | None:
+    """The breaker to use: `breaker`, or one built (reading `clock`) from the legacy keywords.
 
     >>> breaker_from(DEFAULT, {}).failure_threshold, breaker_from(None, {})
     (5, None)
@@ -134,9 +136,9 @@ def breaker_from(breaker: Any, legacy: dict[str, Any]) -> CircuitBreaker | None:
         check_int("breaker_threshold", threshold, 1, allow_none=True)
         if not check_non_negative("breaker_cooldown", cooldown) > 0:
             raise ValueError(f"breaker_cooldown must be positive, got {cooldown!r}")
-        return CircuitBreaker(threshold, cooldown) if threshold is not None else None
+        return CircuitBreaker(threshold, cooldown, clock) if threshold is not None else None
     if breaker is DEFAULT:
-        return CircuitBreaker(5, 30.0)
+        return CircuitBreaker(5, 30.0, clock)
     if breaker is not None and not isinstance(breaker, CircuitBreaker):
         raise ValueError(f"breaker must be a CircuitBreaker or None, got {breaker!r}")
     return breaker  # type: ignore[no-any-return]

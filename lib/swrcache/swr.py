@@ -139,7 +139,9 @@ class SWRCache(LoadPipeline, Generic[K, V]):
                                                              refresh_timeout)
         check.check_int("max_refresh_concurrency", max_refresh_concurrency, 1)
         check.check_int("refresh_budget", refresh_budget, 1, allow_none=True)
-        self._breaker = check.breaker_from(breaker, scalar_breaker_and_backoff)
+        # A breaker the cache builds reads the cache's clock, also when called directly.
+        self._breaker = check.breaker_from(breaker, scalar_breaker_and_backoff,
+                                           self._read_clock)
         self._backoff = check.backoff_from(backoff, scalar_breaker_and_backoff)
         self._beta = check.check_non_negative("early_refresh_beta", early_refresh_beta)
         if clock is not None:

@@ -136,3 +136,17 @@ def test_breaker_without_a_clock_reads_the_running_loop():
         assert breaker.allow() and breaker.state == "half-open"
 
     run(main)
+
+
+def test_a_breaker_the_cache_builds_reads_the_cache_clock():
+    from swrcache import ManualClock
+
+    clock = ManualClock(1000.0)
+    for options in ({}, {"breaker_threshold": 1, "breaker_cooldown": 5.0}):
+        cache = make(FakeLoader(), clock=clock, **options)
+        cache.breaker.record_failure()
+        if options:
+            assert cache.breaker.state == "open" and cache.breaker.opened_at == clock()
+            assert not cache.breaker.would_allow()
+            clock.advance(5.0)
+            assert cache.breaker.would_allow()
