@@ -150,3 +150,25 @@ def test_a_breaker_the_cache_builds_reads_the_cache_clock():
             assert not cache.breaker.would_allow()
             clock.advance(5.0)
             assert cache.breaker.would_allow()
+
+
+@pytest.mark.parametrize("options, keyed", [
+    ({}, False),
+    ({"early_refresh_beta": 0.0}, False),
+    ({"namespace": "v2"}, True),
+    ({"early_refresh_beta": 1.0}, True),
+])
+def test_namespaced_or_xfetch_caches_are_still_swrcaches(options, keyed):
+    cache = make(FakeLoader(), **options)
+    assert isinstance(cache, SWRCache) and type(cache).__name__ == "SWRCache"
+    assert (type(cache) is not SWRCache) == keyed
+    assert type(cache).get.__doc__ == SWRCache.get.__doc__
+    assert type(cache).get_nowait.__doc__ == SWRCache.get_nowait.__doc__
+    typed = SWRCache[str, str](FakeLoader(), capacity=1, ttl=1.0, stale_ttl=1.0, **options)
+    assert type(typed) is type(cache)
+
+
+def test_invalid_beta_is_still_rejected_by_name():
+    for beta in (-1.0, float("nan"), "x"):
+        with pytest.raises(ValueError, match="early_refresh_beta"):
+            make(FakeLoader(), early_refresh_beta=beta)
