@@ -47,6 +47,16 @@ class _KeyedSWRCache(SWRCache[Any, Any]):
 
     def get_nowait(self, key: Any) -> Any:
         skey = key if self._namespace is None else (self._namespace, key)
+        if not self._xfetch:
+            now = self._cached_now
+            if now is None:
+                now = self._now()
+            entry = self._data.get(skey)
+            if entry is not None and now < entry.fresh_until:
+                self._touch(skey)
+                self.stats.hits += 1
+                return entry.value
+            raise WouldBlock(key)
         now = self._read_clock()
         entry = self._data.get(skey)
         if entry is None or not now < entry.fresh_until:
