@@ -106,23 +106,26 @@ class LoadPipeline(LoopClock):
     Invariants. Configuration (``_loader``, ``_ttl``, ``_stale_ttl``, ``_max_conc``,
     ``_breaker``, ``_budget``, ``_backoff``, ...) is written once, in
     ``SWRCache.__init__``. The fields below are (re)created by `_init_state` (at
-    construction and when the cache moves to a new loop) and written only on the cache's
-    loop, by the methods named, never across an ``await`` (so no lock is needed):
+    construction and by ``SWRCache._on_rebind`` when the cache moves to a new loop, which
+    also empties the store) and written only on the cache's loop, by the methods named,
+    never across an ``await`` (so no lock is needed):
 
-    - ``_data``: ``skey -> Entry``, the store's own ordered dict (``skey`` is the key, or
-      ``(namespace, key)``). Written by `_store_value` (a load's result or a `set`),
-      by ``invalidate``, by `_get_slow` (drops an entry past its stale window) and by
-      the hit paths (``move_to_end`` marks recency).
+    - ``_data``: the store's own ordered dict, bound once in ``SWRCache.__init__`` and
+      never replaced; its items ``skey -> Entry`` (``skey`` is the key, or
+      ``(namespace, key)``) are written by `_store_value` (a load's result or a `set`),
+      by `_drop` (``invalidate``), by `_get_slow` (drops an entry past its stale
+      window) and by the hit paths (``_touch``, the dict's ``move_to_end``, marks
+      recency); eviction happens inside the store's ``__setitem__``.
     - ``_seq``: incremented by every load start (`_load`) and every write (`_write`);
       never decreases. An entry's ``seq`` is the ``_seq`` of what stored it.
     - ``_active``: ``skey -> number of loads started and not finished``; incremented at
       the start of `_load`, decremented in its ``finally``; a key with no load is absent.
     - ``_floor``: ``skey -> seq``; a load whose seq is <= the floor may not store its
-      result. Written by ``invalidate`` (floor = ``_seq``) and `_write` (floor = the
+      result. Written by `_drop` (floor = ``_seq``) and `_write` (floor = the
       write's seq - 1) only while the key has active loads; removed when
       ``_active[skey]`` drops to zero (no load that could be stopped is left).
-    - ``_flights``: the coalesced loads that gets wait for; ``invalidate`` forgets the
-      key's flight, so a later get starts a new load.
+    - ``_flights``: the coalesced loads that gets and `_warm` wait for; `_drop` forgets
+      the key's flight, so a later get starts a new load.
     - ``_key_slots``: ``skey -> PrioritySlots(max_refresh_concurrency)``, created by the
       first load of a key, removed by the last one when no one holds or waits for it.
     - ``_refreshes`` / ``_latest_refresh``: background refresh tasks per key, and the
@@ -130,7 +133,7 @@ class LoadPipeline(LoopClock):
       `_start_refresh`, removed by `_refresh_done` when the task ends; ``_tasks``: every
       background task (``aclose`` cancels them).
     - ``_failures``: ``skey -> (consecutive failed refreshes, retry_at)``; written by
-      `_refresh` when one fails, removed by a stored value and by ``invalidate``.
+      `_refresh` when one fails, removed by `_store_value` and by `_drop`.
     """
 
     __slots__ = (
