@@ -9,7 +9,8 @@ every waiter and caches nothing. `invalidate` (or a newer `set`) is never undone
 load in flight, and a get after `invalidate` never joins a load that began before it.
 
 This module is the public API; the load pipeline lives in ``_pipeline``, loop binding
-and cached time in ``_loopclock``, argument checks in ``_validate``.
+and cached time in ``_loopclock``, argument checks in ``_validate``, and the hit paths of
+namespaced or XFetch caches in ``_keyed``.
 
 >>> import asyncio
 >>> async def main():
@@ -225,8 +226,8 @@ class SWRCache(LoadPipeline, Generic[K, V]):
 
         Raises:
           WouldBlock: no fresh value is stored (missing, stale or expired).
-          RuntimeError: called outside the running event loop with no injected clock,
-            or the cache is bound to another event loop that still runs.
+          RuntimeError: there is no running event loop to read the time from (and no
+            injected clock), or the cache is bound to another loop that still runs.
 
         It does not await, so no cancellation can interrupt it.
 
