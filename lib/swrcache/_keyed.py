@@ -19,12 +19,13 @@ mark and a counter, with no test for the rarer configurations. It behaves as
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .errors import WouldBlock
 from .swr import SWRCache
 
-__all__ = ["_KeyedSWRCache"]
+__all__ = ["keyed_variant"]
 
 
 class _KeyedSWRCache(SWRCache[Any, Any]):
@@ -70,3 +71,23 @@ class _KeyedSWRCache(SWRCache[Any, Any]):
 
 # Reports as SWRCache (simulation labels use the class name); __module__ tells them apart.
 _KeyedSWRCache.__name__ = _KeyedSWRCache.__qualname__ = "SWRCache"
+
+
+@functools.cache
+def keyed_variant(cls: type[SWRCache[Any, Any]]) -> type[SWRCache[Any, Any]]:
+    """The class a ``cls(...)`` with a namespace or XFetch becomes: `_KeyedSWRCache` for
+    `SWRCache`; for a subclass, one that puts `_KeyedSWRCache`'s hit paths after the
+    subclass's own methods (so its overrides still win).
+
+    >>> class Mine(SWRCache):
+    ...     pass
+    >>> keyed_variant(SWRCache).__name__, keyed_variant(Mine).__mro__[1:3] == (Mine, _KeyedSWRCache)
+    ('SWRCache', True)
+    """
+    if issubclass(cls, _KeyedSWRCache):
+        return cls
+    if cls is SWRCache:
+        return _KeyedSWRCache
+    return type(cls.__name__, (cls, _KeyedSWRCache),
+                {"__slots__": (), "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                 "__doc__": cls.__doc__})

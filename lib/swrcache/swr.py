@@ -113,10 +113,9 @@ class SWRCache(LoadPipeline, Generic[K, V]):
     def __new__(cls, *args: Any, **kwargs: Any) -> "SWRCache[K, V]":
         # Keys under a namespace or XFetch early refresh need more than a lookup on a hit:
         # such caches are a `_KeyedSWRCache`, so the plain hit paths test nothing else.
-        if cls is SWRCache and (kwargs.get("namespace") is not None
-                                or kwargs.get("early_refresh_beta")):
-            from ._keyed import _KeyedSWRCache
-            cls = _KeyedSWRCache
+        if kwargs.get("namespace") is not None or kwargs.get("early_refresh_beta"):
+            from ._keyed import keyed_variant
+            cls = keyed_variant(cls)
         return super().__new__(cls)
 
     def __init__(

@@ -172,3 +172,23 @@ def test_invalid_beta_is_still_rejected_by_name():
     for beta in (-1.0, float("nan"), "x"):
         with pytest.raises(ValueError, match="early_refresh_beta"):
             make(FakeLoader(), early_refresh_beta=beta)
+
+
+def test_a_subclass_with_a_namespace_keeps_its_overrides_and_namespaced_hits():
+    class Audited(SWRCache):
+        seen: list = []
+
+        def set(self, key, value):
+            Audited.seen.append(key)
+            super().set(key, value)
+
+    async def main():
+        cache = Audited(FakeLoader(), capacity=10, ttl=10, stale_ttl=10, namespace="v2")
+        assert isinstance(cache, Audited) and type(cache).__name__ == "Audited"
+        cache.set("user", "x")
+        assert Audited.seen == ["user"] and cache.get_nowait("user") == "x"
+        assert await cache.get("user") == "x" and ("v2", "user") in cache._data
+        assert type(Audited(FakeLoader(), capacity=1, ttl=1, stale_ttl=1,
+                            namespace="v3")) is type(cache)  # one class per subclass
+
+    run(main)
