@@ -157,7 +157,7 @@ class SharedStoreModel:
         elif version is not None and int(version) != current:
             status, number = "conflict", current
         else:
-            self._seq += 1
+            self._seq = max(self._seq, current) + 1  # a key's versions only grow
             status, number = "ok", self._seq
             raw = format_entry(self._seq, now + ttl_ms, now + ttl_ms + stale_ms, payload)
             self._entries[key] = (raw, now + ttl_ms + stale_ms)
@@ -187,9 +187,10 @@ class SharedStoreModel:
         """As `RedisStore.invalidate`. Raises: CorruptEntry, StoreUnavailable."""
         self._check_key(key)
         now = await self._enter()
-        if self._version(key, now) is None:
+        current = self._version(key, now)
+        if current is None:
             raise CorruptEntry(key, "not invalidated: the stored value is foreign")
-        self._seq += 1
+        self._seq = max(self._seq, current) + 1
         self._entries[key] = (format_entry(self._seq, 0, 0, ""), now + self._tombstone_ms)
         self._leases.pop(key, None)
         return self._seq

@@ -8,7 +8,8 @@ Keys, for a store key ``k`` and the default ``prefix="swr:"``:
 - ``swr:l:k``: the live lease's fencing token, expiring at the end of the lease;
 - ``swr:seq``: the one counter every version and token comes from (seeded from the
   server's clock in microseconds when absent, so a restarted empty server does not hand
-  out a token an old writer still holds).
+  out a token an old writer still holds; moved past a key's version when that is
+  higher, so a key's versions only grow).
 
 Times for TTLs are the Redis server's (``TIME`` inside the scripts, ``PX`` expiry), so
 app servers with drifting clocks agree. All keys of one store key are touched by one
@@ -40,6 +41,11 @@ local function next_seq(key, now)
   return redis.call('INCR', key)
 end
 local function header(raw) return string.match(raw, '^swr1:(%d+):(%d+):(%d+):') end
+local function next_version(key, now, cur)
+  local ver = next_seq(key, now)
+  if ver <= cur then ver = cur + 1; redis.call('SET', key, fmt(ver)) end
+  return ver
+end
 """
 
 # KEYS: entry, lease, seq. ARGV: lease_ms (0: do not ask for a lease).
@@ -84,7 +90,7 @@ if typ == 'string' then
 elseif typ ~= 'none' then return {'foreign', 0} end
 if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return {'fenced', cur} end
 if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= cur then return {'conflict', cur} end
-local ver = next_seq(KEYS[3], now)
+local ver = next_version(KEYS[3], now, cur)
 local ttl = tonumber(ARGV[4])
 local stale = tonumber(ARGV[5])
 redis.call('SET', KEYS[1], 'swr1:' .. fmt(ver) .. ':' .. fmt(now + ttl) .. ':' ..
@@ -111,10 +117,13 @@ return 0
 _INVALIDATE = _LIB + """
 local now = now_ms()
 local typ = redis.call('TYPE', KEYS[1])['ok']
+local cur = 0
 if typ == 'string' then
-  if not header(redis.call('GET', KEYS[1])) then return {'foreign', 0} end
+  local v = header(redis.call('GET', KEYS[1]))
+  if not v then return {'foreign', 0} end
+  cur = tonumber(v)
 elseif typ ~= 'none' then return {'foreign', 0} end
-local ver = next_seq(KEYS[3], now)
+local ver = next_version(KEYS[3], now, cur)
 redis.call('SET', KEYS[1], 'swr1:' .. fmt(ver) .. ':0:0:', 'PX', tonumber(ARGV[1]))
 redis.call('DEL', KEYS[2])
 return {'ok', ver}
