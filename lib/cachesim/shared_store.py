@@ -23,13 +23,25 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 from typing import Any
 
 from swrcache.clock import Clock, loop_time
 from swrcache.redis.protocol import (CorruptEntry, Lookup, StoreUnavailable, cas_result,
                                      encode_value, format_entry, lookup_from, parse_entry)
+from swrcache.redis.tier import SharedTier
+from swrcache.swr import SWRCache
 
-__all__ = ["SharedStoreModel"]
+from .database import SimulatedDatabase
+from .results import SimResult
+from .simulation import simulate
+from .workload import Workload
+
+__all__ = ["SHARED_MODES", "SharedStoreModel", "simulate_app_servers"]
+
+#: How `simulate_app_servers` caches: each server alone, a shared tier without leases,
+#: a shared tier with leases.
+SHARED_MODES = ("local", "shared", "leases")
 
 
 def _ms(name: str, seconds: float, minimum: int = 1) -> int:
@@ -206,3 +218,37 @@ class SharedStoreModel:
 
     def __repr__(self) -> str:
         return f"<SharedStoreModel entries={len(self._entries)} leases={len(self._leases)}>"
+
+
+def simulate_app_servers(servers: int = 4, mode: str = "leases", *, duration: float = 60.0,
+                         rate: float = 400.0, keys: int = 20, ttl: float = 5.0,
+                         db_latency: float = 0.05, store_latency: float = 0.0005,
+                         seed: int = 0) -> SimResult:
+    """`servers` app servers share one database (and, unless ``mode="local"``, one
+    `SharedStoreModel`); return the simulation's `SimResult` (``db_calls``, ``p99``...).
+
+    Every server caches in its own `SWRCache` (TTL `ttl`, no stale window, singleflight
+    per server). ``"local"``: that is all, so each server loads each key once per
+    expiry. ``"shared"``: a `SharedTier` without leases behind it (servers that miss at
+    once all load, then compare-and-set). ``"leases"``: with leases, one server per key
+    loads and the others wait for its write.
+
+    >>> [simulate_app_servers(4, m, duration=10, keys=2).db_calls for m in SHARED_MODES]
+    [16, 16, 4]
+    """
+    if mode not in SHARED_MODES:
+        raise ValueError(f"mode must be one of {SHARED_MODES}, got {mode!r}")
+    store = SharedStoreModel(latency=store_latency)
+    rng = random.Random(seed)
+
+    def factory(load: Any) -> SWRCache[Any, Any]:
+        local = dict(capacity=4 * keys, ttl=ttl, stale_ttl=0.0, rng=random.Random(rng.random()))
+        if mode == "local":
+            return SWRCache(load, **local)
+        tier = SharedTier(store, load, ttl=ttl, lease_ttl=None if mode == "shared" else 10 * db_latency,
+                          lease_wait=10 * db_latency, lease_poll=db_latency / 5)
+        return tier.cache(**local)
+
+    return simulate(Workload(duration=duration, rate=rate, keys=keys, servers=servers, seed=seed),
+                    factory, database=SimulatedDatabase(latency=db_latency, seed=seed),
+                    name=f"{servers} servers, {mode}")
