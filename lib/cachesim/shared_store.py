@@ -61,6 +61,9 @@ class SharedStoreModel:
     - ``latency``: seconds each call takes (a network round trip), 0: answers at once.
     - ``tombstone_ttl``: as for `RedisStore`.
 
+    Every call happens at the end of its ``latency`` (a caller cancelled before then
+    changed nothing), and raises what the `RedisStore` call raises.
+
     Test hooks: ``down = True`` makes every call raise `StoreUnavailable`;
     `put_foreign` stores a value written by something else; ``calls`` counts calls.
     """

@@ -53,3 +53,54 @@ def test_a_store_outage_in_virtual_time_falls_back_to_the_database():
     assert sum(t.stats.store_errors for t in tiers) > 0
     assert sum(t.stats.writes for t in tiers) > 0  # before and after the outage
     assert all(not t.errors for t in tiers)
+
+
+def _slow_db(delays):
+    """A database whose i-th call takes delays[i] virtual seconds; records calls."""
+    calls = []
+
+    async def db(key):
+        calls.append(key)
+        await asyncio.sleep(delays[min(len(calls) - 1, len(delays) - 1)])
+        return f"{key}#{len(calls)}"
+
+    return db, calls
+
+
+def test_waiters_give_up_after_lease_wait_and_load_without_writing():
+    async def main():
+        store = SharedStoreModel()
+        db, calls = _slow_db([10.0, 0.01])  # the lease holder's load hangs
+        holder = SharedTier(store, db, ttl=60.0, lease_ttl=30.0)
+        waiter = SharedTier(store, db, ttl=60.0, lease_ttl=30.0, lease_wait=0.1, lease_poll=0.02)
+        first = asyncio.ensure_future(holder.load("k"))
+        await asyncio.sleep(0)
+        value = await waiter.load("k")
+        waited_until = asyncio.get_running_loop().time()
+        await first
+        return value, waited_until, waiter.stats, holder.stats, calls
+
+    value, t, waiter, holder, calls = run(main)
+    assert value == "k#2" and 0.1 <= t < 1.0
+    assert (waiter.lease_wait_timeouts, waiter.db_loads, waiter.writes) == (1, 1, 0)
+    assert (holder.leases, holder.writes) == (1, 1) and len(calls) == 2
+
+
+def test_a_cancelled_lease_holder_writes_nothing_and_its_lease_passes_on():
+    async def main():
+        store = SharedStoreModel()
+        db, calls = _slow_db([10.0, 0.01])
+        a = SharedTier(store, db, ttl=60.0, lease_ttl=1.0)
+        b = SharedTier(store, db, ttl=60.0, lease_ttl=1.0, lease_wait=5.0, lease_poll=0.1)
+        task = asyncio.ensure_future(a.load("k"))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        value = await b.load("k")  # waits for the lease to expire, then takes it
+        return value, a.stats, b.stats, (await store.get("k")).value
+
+    value, a, b, stored = run(main)
+    assert value == stored == "k#2"
+    assert (a.leases, a.writes) == (1, 0)
+    assert (b.leases, b.writes, b.lease_wait_timeouts) == (1, 1, 0)

@@ -1,4 +1,4 @@
-"""swrcache.redis: the optional shared tier on Redis (``pip install 'swrcache[redis]'``).
+"""swrcache.redis: the optional shared tier on Redis (the project's ``redis`` extra).
 
 - `SharedTier`: the loader of each app server's local `SWRCache`; reads a shared store,
   refreshes it under a lease with a fencing token (one server per key), falls back to

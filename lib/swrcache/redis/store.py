@@ -150,11 +150,14 @@ class RedisStore:
       `StoreUnavailable`.
     - ``tombstone_ttl``: how long `invalidate`'s bumped version is kept for an absent key.
 
-    A store belongs to one event loop (its connections do); `aclose` it when done.
+    A store belongs to one event loop (its connections do); `aclose` it when done. Use
+    it on a real-time loop: a virtual-time loop never waits for a socket (it jumps to the
+    next timer, which is the call's timeout); simulations use
+    `cachesim.shared_store.SharedStoreModel` instead.
 
     Raises:
         RedisUnavailable: no ``url`` and neither ``REDIS_URL`` nor a server binary.
-        ImportError: redis-py is not installed (install ``swrcache[redis]``).
+        ImportError: redis-py is not installed (install the ``redis`` extra).
     """
 
     def __init__(self, url: str | None = None, *, client: Any = None, prefix: str = "swr:",
@@ -165,7 +168,8 @@ class RedisStore:
             from redis.backoff import NoBackoff
             import redis.exceptions as rexc
         except ImportError as exc:  # pragma: no cover - the extra is in the lock
-            raise ImportError("RedisStore needs redis-py: pip install 'swrcache[redis]'") from exc
+            raise ImportError("RedisStore needs redis-py: install the project's redis extra "
+                              "(pip install -e '.[redis]')") from exc
         if not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self._tombstone_ms = _ms("tombstone_ttl", tombstone_ttl)

@@ -70,11 +70,11 @@ class SharedStats:
     corrupt_entries: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        """The counters as a plain dict."""
+        """The counters as a plain dict. Raises nothing."""
         return asdict(self)
 
     def reset(self) -> None:
-        """Set every counter back to zero."""
+        """Set every counter back to zero. Raises nothing."""
         for f in fields(self):
             setattr(self, f.name, 0)
 
@@ -142,10 +142,13 @@ class SharedTier:
         """Return the value for `key`: from the shared store, else from the database.
 
         Raises:
-            the loader's exception when the database is needed and fails;
-            StoreUnavailable / SharedStoreError only with ``fallback=False``;
-            TypeError / ValueError never for store trouble: an unencodable value is
-            returned to the caller, logged and counted in ``rejected_writes``.
+            Exception: the loader's exception, when the database is needed and fails.
+            StoreUnavailable, SharedStoreError: the store failed, only with
+                ``fallback=False`` (else the database answers; see ``store_errors``).
+
+        Store trouble never fails a load otherwise: a foreign entry is reported in
+        `errors` and the database answers; a value that is not JSON is returned to the
+        caller, reported and not written.
 
         A cancelled caller leaves no write behind; a lease it held expires after
         ``lease_ttl`` and passes to the next server.
