@@ -6,10 +6,12 @@ import doctest
 import importlib
 import inspect
 import os
+import shutil
 import stat
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -22,11 +24,16 @@ MODULES = ["swrcache.redis", "swrcache.redis.protocol", "swrcache.redis.server",
 
 
 def _gone(pid: int) -> bool:
+    """True once `pid` has exited (a zombie waiting for its reaper counts as exited)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -115,3 +122,24 @@ def test_the_redis_import_stays_lazy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_a_killed_parent_leaves_no_server_behind():
+    code = textwrap.dedent("""
+        import os, signal
+        from swrcache.redis import RedisServer
+        server = RedisServer().start()
+        print(server.pid, server.folder, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # no atexit, no cleanup
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9
+    pid, folder = int(proc.stdout.split()[0]), proc.stdout.split()[1]
+    shutil.rmtree(folder, ignore_errors=True)  # a SIGKILLed process cannot remove it
+    for _ in range(500):  # a bounded wait for the kernel's death signal to land
+        if _gone(pid):
+            break
+        time.sleep(0.01)
+    else:
+        os.kill(pid, 9)  # do not leave it running, then fail
+        pytest.fail("redis-server outlived its SIGKILLed parent")
