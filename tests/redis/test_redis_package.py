@@ -16,7 +16,7 @@ import time
 import pytest
 
 import swrcache.redis as shared
-from conftest import real_backends, server_url
+from redis_helpers import real_backends, server_url
 from swrcache.redis import RedisServer, RedisUnavailable, embedded_redis, find_redis_server, redis_url
 
 MODULES = ["swrcache.redis", "swrcache.redis.protocol", "swrcache.redis.server",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cas_writer import increment
-from conftest import Backend, run
+from redis_helpers import Backend, run
 from swrcache.redis import RedisServer, RedisStore, SharedTier, StoreUnavailable, find_redis_server
 
 HERE = Path(__file__).resolve().parent
@@ -39,7 +39,8 @@ def test_compare_and_set_loses_no_update_under_writers_on_separate_connections(r
 
 def test_compare_and_set_loses_no_update_under_writers_in_separate_processes(real: Backend):
     processes, updates = 3, 30
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    path = [str(HERE)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
     procs = [subprocess.Popen([sys.executable, str(HERE / "cas_writer.py"), real.url, real.prefix,
                                "counter", str(updates)], stdout=subprocess.PIPE, env=env)
              for _ in range(processes)]

@@ -12,7 +12,7 @@ import pickle
 
 import pytest
 
-from conftest import Backend, run
+from redis_helpers import Backend, run
 from swrcache.redis import CorruptEntry, FencedOut, VersionConflict
 
 LONG = 60.0  # a TTL no test outlives
