@@ -261,3 +261,20 @@ def test_redis_restarted_mid_test_the_cache_serves_and_recovers(fallback):
         assert after_outage == "k#1" and local_stats.load_errors >= 1  # stale-if-error
     assert look.state == "fresh" and tier.stats.writes >= 2  # recovered: writes land again
     assert server.pid is None
+
+
+def test_scripts_flushed_from_the_server_are_loaded_again(real: Backend):
+    import redis
+
+    async def main():
+        store = real.store()
+        v = await store.cas("s", "x", version=0, ttl=60.0)
+        client = redis.Redis.from_url(real.url, socket_timeout=5)
+        client.script_flush()  # as after a restart: EVALSHA now answers NOSCRIPT
+        client.close()
+        look = await store.get("s")
+        await store.aclose()
+        return v, look
+
+    v, look = run(main())
+    assert (look.value, look.version) == ("x", v)

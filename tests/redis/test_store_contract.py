@@ -74,23 +74,22 @@ def test_a_read_grants_one_lease_for_a_missing_or_stale_entry(backend: Backend):
         store = backend.store()
         first = await store.get("m", lease_ttl=LONG)
         second = await store.get("m", lease_ttl=LONG)
-        await store.cas("m", 1, version=first.version, ttl=SHORT, stale_ttl=LONG, token=first.token)
+        await store.cas("m", 1, version=first.version, ttl=LONG, token=first.token)
         after_write = await store.get("m", lease_ttl=LONG)  # fresh: no lease needed
-        await store.cas("f", 1, version=0, ttl=LONG)
-        fresh = await store.get("f", lease_ttl=LONG)
+        await store.cas("s", 2, version=0, ttl=SHORT, stale_ttl=LONG)
         await backend.advance(PAST)
-        stale = await store.get("m", lease_ttl=LONG)  # stale, lease released by the write
-        stale_again = await store.get("m", lease_ttl=LONG)
+        stale = await store.get("s", lease_ttl=LONG)
+        stale_again = await store.get("s", lease_ttl=LONG)
         await store.aclose()
-        return first, second, after_write, fresh, stale, stale_again
+        return first, second, after_write, stale, stale_again
 
-    first, second, after_write, fresh, stale, stale_again = run(main())
+    first, second, after_write, stale, stale_again = run(main())
     assert first.state == "missing" and first.token is not None and first.leased
     assert second.token is None and second.leased
+    # the write released the lease; a fresh entry needs none
     assert after_write.state == "fresh" and after_write.token is None and not after_write.leased
-    assert fresh.token is None and not fresh.leased
-    assert stale.state == "stale" and stale.value == 1 and stale.token > first.token
-    assert stale_again.token is None and stale_again.leased and stale_again.value == 1
+    assert stale.state == "stale" and stale.value == 2 and stale.token > first.token
+    assert stale_again.token is None and stale_again.leased and stale_again.value == 2
 
 
 def test_a_fenced_stale_write_is_rejected_after_the_lease_passes_on(backend: Backend):
