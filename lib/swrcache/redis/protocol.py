@@ -117,6 +117,8 @@ class SharedStore(Protocol):
 
     async def invalidate(self, key: str) -> int: ...
 
+    async def aclose(self) -> None: ...
+
 
 def encode_value(value: Any) -> str:
     """Encode `value` as compact JSON.
