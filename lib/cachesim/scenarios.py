@@ -31,7 +31,7 @@ from .workload import Workload
 
 __all__ = ["HotKeyDemo", "hot_key_refresh_demo", "HOT_KEY"]
 
-HOT_KEY = "session:hot"
+HOT_KEY = "user:0"
 
 
 @dataclass

@@ -36,9 +36,9 @@ from types import TracebackType
 from typing import Any, Literal
 
 from .display import COLORS, Box, Renderable, esc, show
-from .progress import ProgressStore, ProgressView, find_repo_root, progress_view
+from .progress_store import ProgressStore, ProgressView, find_repo_root, progress_view
 from .questions import Mismatch, Module, NotAttempted, Question, check_name, find_question, load_module, short_repr
-from .rubric import Feedback
+from .rubric_engine import Feedback
 from .rubrics import get_rubric
 
 __all__ = [

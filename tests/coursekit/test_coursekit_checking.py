@@ -200,4 +200,4 @@ def test_public_api_is_exported():
                  "expect_true", "Roleplay"):
         assert hasattr(coursekit, name), name
     assert callable(coursekit.progress)
-    assert callable(coursekit.progress.print_progress)
+    assert callable(coursekit.progress_store.print_progress)

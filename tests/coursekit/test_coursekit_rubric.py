@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from coursekit.rubric import Avoids, Mentions, NotRepetitive, NotStuffed, Prose, WordCount, analyse, is_negated
-from coursekit.rubrics import RUBRICS, get_rubric
+from coursekit.rubric_engine import Avoids, Mentions, NotRepetitive, NotStuffed, Prose, WordCount, analyse, is_negated
+from coursekit.rubrics import all_rubrics, get_rubric
+
+RUBRICS = all_rubrics()  # the course's, found through the coursekit.content entry point
 
 # ---------------------------------------------------------------- realistic answers
 

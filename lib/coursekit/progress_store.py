@@ -10,7 +10,8 @@ Where the file lives (first that applies):
 Writes are atomic (temporary file + ``os.replace``) and never raise: an unwritable
 disk costs the learner one warning, not a failed cell.
 
-Run ``python -m coursekit.progress`` for the terminal view.
+Run ``python -m coursekit.progress_store`` (or ``coursekit progress``) for the terminal view.
+The notebook's ``progress()`` is :func:`coursekit.checking.progress`.
 
 >>> import os, tempfile
 >>> os.environ["COURSEKIT_PROGRESS"] = os.path.join(tempfile.mkdtemp(), "p.json")
