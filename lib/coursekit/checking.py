@@ -68,7 +68,8 @@ class Session:
     """What this kernel remembers: the started module, passes, and hint tiers seen."""
 
     module_id: str | None = None
-    passed: set[tuple[str, str]] = field(default_factory=set)
+    passed: set[tuple[str, str]] = field(default_factory=set)  # whose latest check passed
+    checked: set[tuple[str, str]] = field(default_factory=set)  # checked at least once in this kernel
     hint_tiers: dict[tuple[str, str], int] = field(default_factory=dict)
     store: ProgressStore = field(default_factory=ProgressStore)
 
@@ -409,12 +410,16 @@ def check(question_id: str, *, ns: dict[str, Any] | None = None, quiet: bool = F
     else:
         mod, q = resolved
         report = _run_reflect(mod, q, namespace) if q.kind == "reflect" else _run_code_checks(mod, q, namespace)
+        key = (mod.id, q.id)
+        session.checked.add(key)
         if report.passed:
-            session.passed.add((mod.id, q.id))
+            session.passed.add(key)
+        else:
+            session.passed.discard(key)  # reveal follows the current answer, not the best one so far
         progress_status = {"passed": "passed", "answered": "answered", "not_attempted": "not_attempted"}.get(
             report.status, "failed"
         )
-        session.store.record(mod.id, q.id, progress_status)
+        session.store.record(mod.id, q.id, progress_status, passed=report.passed)
     return report if quiet else show(report)  # type: ignore[return-value]
 
 
@@ -514,7 +519,7 @@ def reference_answer(module_id: str, question_id: str, directory: Path | None = 
 
 
 def reveal(question_id: str) -> Renderable:
-    """Show the reference answer — only after ``check()`` passed for it in this kernel.
+    """Show the reference answer — only while the latest ``check()`` of it in this kernel passes.
 
     >>> from coursekit.questions import Module, Question, use_registry
     >>> with use_registry([Module(id="93_demo", title="Demo", questions=[Question(id="r", title="R")])]):
@@ -526,11 +531,16 @@ def reveal(question_id: str) -> Renderable:
     if isinstance(resolved, str):
         return show(Box("error", resolved))
     mod, q = resolved
-    if (mod.id, q.id) not in session.passed:
-        earlier = session.store.status(mod.id, q.id) in ("passed", "answered")
+    key = (mod.id, q.id)
+    if key not in session.passed:
+        earlier = session.store.passed_before(mod.id, q.id)
         what = "your answer meets the checklist" if q.kind == "reflect" else "your check passes"
         lines = [f'The reference answer unlocks once {what}: run check("{q.id}") first.']
-        if earlier:
+        if key in session.checked:
+            lines = [f'Your latest check("{q.id}") does not pass yet; the reference answer unlocks once {what}.']
+            if q.hints:
+                lines.append(f'Stuck? hint("{q.id}") gives a nudge without giving it away.')
+        elif earlier:
             lines = [f'You passed this before; run check("{q.id}") again in this kernel to unlock it.']
         elif q.hints:
             lines.append(f'Stuck? hint("{q.id}") gives a nudge without giving it away.')
