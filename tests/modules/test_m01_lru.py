@@ -85,3 +85,16 @@ def test_the_library_lru_does_not_count_in_check_or_hidden_test(answer, how):
     with pytest.raises(AssertionError, match="SessionCache (subclasses|uses|wraps) swrcache"):
         assert_own_lru(out.ns["SessionCache"])
     assert isinstance(out.error, AssertionError)
+
+
+def test_hidden_test_goes_beyond_the_visible_check_without_contradicting_it():
+    """A scan that starts past 1,000 entries: the visible check (up to 400) passes and claims only
+    what it measured ("at 25 and at 400 entries"); the hidden test at 2,000 entries fails it."""
+    from coursekit import check
+
+    out = run_question(MODULE, "lru_basic", (ANSWERS / "lru_scan_past_1000.py").read_text())
+    assert out.visible_passed
+    assert "get and put do the same work at 25 and at 400 entries (O(1))" in check(
+        "lru_basic", ns=out.ns, quiet=True).text()
+    assert isinstance(out.error, AssertionError)
+    assert "work per get/put at 2000 entries vs at 50" in str(out.error)
