@@ -1,9 +1,10 @@
 """Module 02 · The stampede: singleflight, stale-while-revalidate, the benchmarks, a reply.
 
-The lab bench (`run_stampede`, `NaiveCache`, `TTL`…) is in :mod:`.lab`; each question lives once in
-its own file (`singleflight.py`, `swr.py`, `benchmark.py`) — its assertion helpers (`assert_…`, taking a seed), the visible checks that
-call them, its hints — and ends with the module's ordered list of questions. The hidden tests
-in `course/02_stampede.py` call the same helpers with other seeds.
+The lab bench (`run_stampede`, `NaiveCache`, `TTL`…) is in :mod:`.lab`; each question lives
+once in its own file (`singleflight.py`, `swr.py`, `benchmark.py`): its assertion helpers
+(`assert_…`, taking a seed), the visible checks that call them, its hints. This file ends with
+the module's ordered list of questions. The hidden tests in `course/02_stampede.py` call the
+same helpers with other seeds.
 
 A question's points depend on that question only: helpers for `swr` and `benchmark` run the
 learner's class with the course's reference `Singleflight` (and, for the benchmark, the
@@ -21,7 +22,6 @@ from .lab import (
     TTL,
     DraftCache,
     NaiveCache,
-    ReferenceStaleWhileRevalidate,
     connection_pool,
     run_stampede,
     stampede_database,

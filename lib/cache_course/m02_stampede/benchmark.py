@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import random
-from typing import Any, Callable
+from typing import Callable
 
 from coursekit.questions import Question, expect, expect_true
 
-from ..lab import assert_own_work, need as _need, reference_parts, run_virtual as _run
-from .lab import STALE_TTL, TTL, DraftCache, ReferenceStaleWhileRevalidate, run_stampede
-
-
-def _reference_singleflight():
-    from swrcache import Singleflight
-
-    return Singleflight
+from ..lab import need as _need, reference_parts
+from .lab import STALE_TTL, TTL, DraftCache, ReferenceStaleWhileRevalidate, reference_singleflight, run_stampede
 
 
 # --------------------------------------------------------------------------- benchmark
@@ -25,7 +16,7 @@ def _reference_singleflight():
 def _reference_benchmark(fn: Callable):
     """``fn`` with the course's Singleflight and stale-while-revalidate: the benchmark question
     grades the benchmark, not the answers to the two questions before it."""
-    return reference_parts(fn, Singleflight=_reference_singleflight(),
+    return reference_parts(fn, Singleflight=reference_singleflight(),
                            StaleWhileRevalidate=ReferenceStaleWhileRevalidate)
 
 

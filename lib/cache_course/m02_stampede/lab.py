@@ -70,15 +70,20 @@ class DraftCache(LabCache):
 NaiveCache = DraftCache
 
 
+def reference_singleflight() -> type:
+    """The course's Singleflight (`swrcache.Singleflight`), for the questions that *use* one."""
+    from swrcache import Singleflight
+
+    return Singleflight
+
+
 class ReferenceStaleWhileRevalidate(LabCache):
     """The course's stale-while-revalidate, for the questions that *use* one (the benchmark),
     so their points do not depend on the learner's answer to the `swr` question."""
 
     def __init__(self, loader: Callable, *, ttl: float, stale_ttl: float) -> None:
-        from swrcache import Singleflight
-
         super().__init__(loader, ttl=ttl, stale_ttl=stale_ttl)
-        self._flight = Singleflight()
+        self._flight = reference_singleflight()()
         self._refreshing: dict = {}
 
     async def get(self, key):

@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import random
-from typing import Any, Callable
 
 from coursekit.questions import Question, expect, expect_true
 
-from ..lab import assert_own_work, need as _need, reference_parts, run_virtual as _run
-from .lab import STALE_TTL, TTL, DraftCache, ReferenceStaleWhileRevalidate, run_stampede
-
-
-def _reference_singleflight():
-    from swrcache import Singleflight
-
-    return Singleflight
+from ..lab import assert_own_work, need as _need, run_virtual as _run
+from .lab import reference_singleflight
 
 
 # --------------------------------------------------------------------------- singleflight
 
 
 def _shipped_singleflight() -> dict:
-    import swrcache
-
-    return {"swrcache.Singleflight": swrcache.Singleflight}
+    return {"swrcache.Singleflight": reference_singleflight()}
 
 
 def assert_own_singleflight(cls) -> None:

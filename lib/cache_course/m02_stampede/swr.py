@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import random
 from typing import Any, Callable
 
 from coursekit.questions import Question, expect, expect_true
 
-from ..lab import assert_own_work, need as _need, reference_parts, run_virtual as _run
-from .lab import STALE_TTL, TTL, DraftCache, ReferenceStaleWhileRevalidate, run_stampede
-
-
-def _reference_singleflight():
-    from swrcache import Singleflight
-
-    return Singleflight
+from ..lab import need as _need, reference_parts, run_virtual as _run
+from .lab import STALE_TTL, TTL, ReferenceStaleWhileRevalidate, reference_singleflight, run_stampede
 
 
 # --------------------------------------------------------------------------- stale-while-revalidate
@@ -27,7 +20,7 @@ def _with_reference_singleflight(helper: Callable) -> Callable:
 
     @functools.wraps(helper)
     def wrapped(cls, *args: Any, **kwargs: Any) -> Any:
-        with reference_parts(cls, Singleflight=_reference_singleflight()):
+        with reference_parts(cls, Singleflight=reference_singleflight()):
             return helper(cls, *args, **kwargs)
 
     return wrapped
