@@ -20,8 +20,8 @@ def _reference_benchmark(fn: Callable):
                            StaleWhileRevalidate=ReferenceStaleWhileRevalidate)
 
 
-def assert_benchmark_rows(fn: Callable, seed: int) -> None:
-    """``benchmark(seed)`` returns one row per cache with db_calls, p50 and p99."""
+def assert_benchmark_rows(fn: Callable, seed: int) -> list:
+    """``benchmark(seed)`` returns one row per cache with db_calls, p50 and p99; returns the rows."""
     with _reference_benchmark(fn):
         rows = fn(seed)
     expect_true(f"type of benchmark({seed})", isinstance(rows, list) and all(isinstance(r, dict) for r in rows),
@@ -32,13 +32,12 @@ def assert_benchmark_rows(fn: Callable, seed: int) -> None:
         missing = [k for k in ("db_calls", "p50", "p99") if k not in r]
         expect(f"keys missing from the {r.get('cache')!r} row", missing, [],
                "Each row needs 'cache', 'db_calls', 'p50' and 'p99' (seconds).")
+    return rows
 
 
 def assert_benchmark_numbers(fn: Callable, seed: int) -> None:
     """The numbers are the simulation's for this seed (a hard-coded table fails other seeds)."""
-    assert_benchmark_rows(fn, seed)
-    with _reference_benchmark(fn):
-        rows = fn(seed)
+    rows = assert_benchmark_rows(fn, seed)
     naive = run_stampede(lambda load: DraftCache(load, ttl=TTL), seed)
     after = run_stampede(lambda load: ReferenceStaleWhileRevalidate(load, ttl=TTL, stale_ttl=STALE_TTL), seed)
     for row, ref in zip(rows, (naive, after)):
