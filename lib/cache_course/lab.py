@@ -218,11 +218,25 @@ def reference_parts(obj: Any, **parts: Any) -> Iterator[None]:
                 g[name] = old
 
 
+def _code_only(source: str) -> str:
+    """``source`` without comments and string literals: a comment naming the library is no use of it."""
+    import io
+    import tokenize
+
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                  if t.type not in (tokenize.COMMENT, tokenize.STRING)]
+        return tokenize.untokenize((t.type, t.string) for t in tokens)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return source
+
+
 def _source_of(cls: Any) -> str:
+    """The code of ``cls``'s methods (or of a function), without comments and strings."""
     parts = []
     for value in vars(cls).values() if isinstance(cls, type) else [cls]:
         try:
-            parts.append(inspect.getsource(value))
+            parts.append(_code_only(inspect.getsource(value)))
         except (OSError, TypeError):  # not a function, or no source available
             continue
     return "\n".join(parts)

@@ -98,3 +98,19 @@ def test_hidden_test_goes_beyond_the_visible_check_without_contradicting_it():
         "lru_basic", ns=out.ns, quiet=True).text()
     assert isinstance(out.error, AssertionError)
     assert "work per get/put at 2000 entries vs at 50" in str(out.error)
+
+
+def test_mentioning_the_library_in_a_comment_is_not_using_it():
+    from cache_course.m01_lru import ReferenceLRU, assert_own_lru
+
+    namespace: dict = {}
+    exec(
+        "from collections import OrderedDict\n"
+        "class SessionCache:\n"
+        "    def __init__(self, capacity):\n"
+        "        '''Like swrcache.LRUCache, but mine.'''\n"
+        "        self.capacity, self.data = capacity, OrderedDict()  # not swrcache.LRUCache(capacity)\n",
+        namespace,
+    )
+    assert_own_lru(namespace["SessionCache"])
+    assert_own_lru(ReferenceLRU)
