@@ -100,17 +100,26 @@ def test_hidden_test_goes_beyond_the_visible_check_without_contradicting_it():
     assert "work per get/put at 2000 entries vs at 50" in str(out.error)
 
 
-def test_mentioning_the_library_in_a_comment_is_not_using_it():
+
+COMMENTED_LRU = '''from collections import OrderedDict
+
+
+class SessionCache:
+    def __init__(self, capacity):
+        """Like swrcache.LRUCache, but mine."""
+        self.capacity, self.data = capacity, OrderedDict()  # not swrcache.LRUCache(capacity)
+'''
+
+
+def test_mentioning_the_library_in_a_comment_is_not_using_it(tmp_path, monkeypatch):
+    import importlib
+    import inspect
+
     from cache_course.m01_lru import ReferenceLRU, assert_own_lru
 
-    namespace: dict = {}
-    exec(
-        "from collections import OrderedDict\n"
-        "class SessionCache:\n"
-        "    def __init__(self, capacity):\n"
-        "        '''Like swrcache.LRUCache, but mine.'''\n"
-        "        self.capacity, self.data = capacity, OrderedDict()  # not swrcache.LRUCache(capacity)\n",
-        namespace,
-    )
-    assert_own_lru(namespace["SessionCache"])
+    (tmp_path / "commented_lru.py").write_text(COMMENTED_LRU)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cls = importlib.import_module("commented_lru").SessionCache
+    assert "swrcache.LRUCache(capacity)" in inspect.getsource(cls)  # the scan really reads this source
+    assert_own_lru(cls)
     assert_own_lru(ReferenceLRU)
