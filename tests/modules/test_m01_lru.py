@@ -123,3 +123,49 @@ def test_mentioning_the_library_in_a_comment_is_not_using_it(tmp_path, monkeypat
     assert "swrcache.LRUCache(capacity)" in inspect.getsource(cls)  # the scan really reads this source
     assert_own_lru(cls)
     assert_own_lru(ReferenceLRU)
+
+
+# the subtly wrong LRU of tests/pipeline/test_pipeline_nbgrader.py: one slot short from capacity 3 on
+SHORT_FROM_THREE = """
+from collections import OrderedDict
+
+
+class SessionCache:
+    def __init__(self, capacity):
+        self.capacity = capacity if capacity < 3 else capacity - 1
+        self.data = OrderedDict()
+
+    def get(self, key, default=None):
+        if key not in self.data:
+            return default
+        self.data.move_to_end(key)
+        return self.data[key]
+
+    def put(self, key, value):
+        if key in self.data:
+            self.data.move_to_end(key)
+        elif len(self.data) >= self.capacity:
+            self.data.popitem(last=False)
+        self.data[key] = value
+
+    def __len__(self):
+        return len(self.data)
+"""
+
+
+def test_the_visible_model_comparison_names_the_capacities_it_covers():
+    """check() compares with the reference LRU at capacities 1 and 2 and says so; the hidden test
+    (capacities 1 to 5, other seeds) catches a bug from capacity 3 on, under its about label."""
+    from coursekit import check
+    from coursekit.hidden_topics import topic_at
+
+    out = run_question(MODULE, "lru_basic", SHORT_FROM_THREE)
+    assert out.visible_passed
+    assert "random sequences of get and put at capacities 1 and 2" in check("lru_basic", ns=out.ns, quiet=True).text()
+    assert isinstance(out.error, AssertionError), repr(out.error)
+    assert any(f"capacity {c}," in str(out.error) for c in (3, 4, 5)), str(out.error)
+    tb = out.error.__traceback__
+    while tb.tb_next is not None and tb.tb_frame.f_code.co_filename != "<01_lru:test_lru_basic>":
+        tb = tb.tb_next
+    cell = dict(__import__("modules_harness").code_cells(MODULE))["test_lru_basic"]
+    assert topic_at(cell, tb.tb_lineno).startswith("long random sequences of get and put on capacities 1 to 5")

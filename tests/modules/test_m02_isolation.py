@@ -103,3 +103,10 @@ def test_one_hot_key_and_one_naive_cache():
 
     assert M03_HOT_KEY is HOT_KEY and hol_workload(0).key_names[0] == HOT_KEY  # the hottest Zipf key
     assert NaiveCache is DraftCache and NaiveCache is not cachesim.NaiveCache  # the notebook's name, an alias
+
+
+def test_a_remembered_error_is_named_as_such():
+    """Issue 11, item 6: the mutant that remembers errors is told the failure was remembered."""
+    out = run_question(MODULE, "singleflight", SF_REMEMBERS_ERRORS)
+    text = check("singleflight", ns=out.ns, quiet=True).text()
+    assert "got 'DatabaseDown again (the earlier failure)'" in text and "The failure was remembered" in text, text
