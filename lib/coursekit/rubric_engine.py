@@ -32,8 +32,11 @@ from typing import Iterable, Sequence
 from .display import Renderable, esc
 from .rubric_text import (  # noqa: F401 - re-exported: the engine's vocabulary
     FUNCTION_WORDS,
+    GENERIC_BELOW,
     GLUE_VERBS,
     NEGATORS,
+    STOCK_WORDS,
+    _PLACEHOLDER,
     Analysis,
     Sentence,
     _covered_words,
@@ -89,6 +92,8 @@ class Mentions(Rule):
     ``min_distinct``: how many distinct matches of group ``distinct_group`` are needed
     across sentences (each keyword counts once). ``keyword_groups``: which groups are
     rubric vocabulary for :class:`NotStuffed` (default all; leave out groups of common words).
+    ``generic_ok``: a stock sentence may meet it ("I'm sorry.", "Thanks, good catch."); other
+    rules need a specific sentence beyond the rubric's one allowance (see :meth:`Rubric.evaluate`).
 
     >>> r = Mentions("owns", "Who caused it?", [[r"our (?:mistake|fault)"]])
     >>> r.check(analyse("This outage was our mistake and we are fixing it."))
@@ -103,6 +108,7 @@ class Mentions(Rule):
     min_distinct: int = 1
     distinct_group: int = 0
     keyword_groups: Sequence[int] | None = None
+    generic_ok: bool = False
     compiled: tuple[tuple[re.Pattern[str], ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -221,6 +227,7 @@ class NotRepetitive(Rule):
     """
 
     max_repeated_share: float = 0.2
+    max_word_share: float = 0.07  # one content word (4+ uses) as a share of all words
     id: str = "not_repetitive"
     question: str = "You repeat yourself. What is the one thing you most want your reader to take away?"
 
@@ -228,6 +235,8 @@ class NotRepetitive(Rule):
         if analysis.duplicate_sentences or analysis.repeated_share > self.max_repeated_share:
             return self.question
         if any(s.why_not_real == "repeated words" for s in analysis.sentences):
+            return self.question
+        if analysis.top_word_share > self.max_word_share:
             return self.question
         return None
 
@@ -278,6 +287,11 @@ def _max_matching(options: list[set[int]]) -> int:
     return sum(assign(r, set()) for r in range(len(options)))
 
 
+GENERIC_QUESTION = (
+    "Several of your sentences could be pasted into any answer. What, specifically, about this situation — "
+    "which part, which number, which next step?"
+)
+
 CRAMMED_QUESTION = (
     "Most of your points share one sentence. Could you give each point its own sentence, so your reader can follow?"
 )
@@ -294,6 +308,8 @@ class Rubric:
     title: str
     rules: Sequence[Rule]
     closing_question: str = "What would you change if you read this aloud to the person it is for?"
+    #: content rules that generic sentences alone may satisfy (``generic_ok`` rules aside)
+    generic_allowance: int = 1
 
     @property
     def keywords(self) -> tuple[re.Pattern[str], ...]:
@@ -301,18 +317,64 @@ class Rubric:
         return tuple(p for r in self.rules for p in r.keywords)
 
     def evaluate(self, text: str) -> "Feedback":
-        """Apply every rule to ``text``, then check the met content rules are not crammed into one sentence.
+        """Apply every rule to ``text``; then credit content rules only where sentences earn it.
 
-        With three or more content rules met, all but one must be creditable to different sentences
-        (a one-sentence checklist padded with filler does not pass).
+        Two caps keep stock phrases and one-sentence checklists from satisfying a rubric:
+
+        * **generic sentences** — a content rule met only by generic sentences ("Thanks, good
+          point.", "I will fix it.") keeps its credit for the first ``generic_allowance`` such rules alone (rules marked
+          ``generic_ok``, such as saying sorry, are exempt); the others ask their question again,
+          and the answer is asked to be specific;
+        * **crammed sentences** — each sentence carries at most two met content rules; rules
+          beyond what the sentences can carry ask their question again.
         """
         analysis = analyse(text, self.keywords)
         results = [(r.id, r.check(analysis)) for r in self.rules]
-        met = [r for r, (_, q) in zip(self.rules, results) if q is None and isinstance(r, Mentions)]
-        if len(met) >= 3:
-            matched = _max_matching([r.satisfying(analysis)[0] for r in met])
-            results.append(("not_crammed", CRAMMED_QUESTION if matched < len(met) - 1 else None))
+        content = [
+            (i, r) for i, (r, (_, q)) in enumerate(zip(self.rules, results)) if q is None and isinstance(r, Mentions)
+        ]
+        # generic cap
+        specific_of = {}
+        for i, r in content:
+            where, _ = r.satisfying(analysis)
+            specific_of[i] = {k for k in where if not analysis.sentences[k].generic}
+        content_capped = [(i, r) for i, r in content if not r.generic_ok]
+        generic_only = [i for i, r in content_capped if not specific_of[i] and r.min_distinct <= 1]
+        generic_only += [
+            i for i, r in content_capped if r.min_distinct > 1 and not _distinct_enough(r, analysis, specific_of[i])
+        ]
+        generic_only = sorted(set(generic_only))
+        for i in generic_only[self.generic_allowance:]:
+            results[i] = (results[i][0], self.rules[i].question)  # type: ignore[attr-defined]
+        vague = any(_PLACEHOLDER.search(s.norm) for s in analysis.sentences)
+        if len(generic_only) > self.generic_allowance or vague:
+            results.append(("specific", GENERIC_QUESTION))
+        # crammed cap
+        still = [(i, r) for i, r in content if results[i][1] is None]
+        if len(still) >= 3:
+            # each sentence may carry two points ("I'll add a timeout, and I'll show p99 before and after")
+            options = [{2 * k + half for k in r.satisfying(analysis)[0] for half in (0, 1)} for _, r in still]
+            carried = _max_matching(options)
+            if carried < len(still):
+                for i, r in _least_supported(still, options)[: len(still) - carried]:
+                    results[i] = (results[i][0], r.question)
+                results.append(("not_crammed", CRAMMED_QUESTION))
         return Feedback(self, analysis, results)
+
+
+def _distinct_enough(rule: "Mentions", analysis: Analysis, sentences: set[int]) -> bool:
+    """Does ``rule`` still find ``min_distinct`` matches within the given (specific) sentences alone?"""
+    distinct: set[str] = set()
+    for k in sentences:
+        s = analysis.sentences[k]
+        distinct.update(rule._hits(s, rule.compiled[rule.distinct_group]))
+    return len(distinct) >= rule.min_distinct
+
+
+def _least_supported(rules: list, options: list[set[int]]) -> list:
+    """Rules ordered by how few sentences could carry them (ties: later rules first)."""
+    order = sorted(range(len(rules)), key=lambda k: (len(options[k]), -k))
+    return [rules[k] for k in order]
 
 
 class Feedback(Renderable):

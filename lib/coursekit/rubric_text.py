@@ -2,7 +2,7 @@
 
 :func:`analyse` splits an answer into :class:`Sentence` objects and says which are *real*
 sentences (enough words, a normal share of function words, not mostly rubric keywords, not a
-repeat); the rules in :mod:`coursekit.rubric_engine` only count matches inside those.
+repeat, not a list of terms) and which are *generic* (stock words only); the rules in :mod:`coursekit.rubric_engine` only count matches inside those.
 """
 
 from __future__ import annotations
@@ -11,7 +11,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-__all__ = ["Analysis", "Sentence", "analyse", "is_negated", "normalise", "paragraphs", "split_sentences", "words_of"]
+__all__ = [
+    "GENERIC_BELOW",
+    "STOCK_WORDS",
+    "Analysis",
+    "Sentence",
+    "analyse",
+    "is_negated",
+    "normalise",
+    "paragraphs",
+    "split_sentences",
+    "words_of",
+]
 
 FUNCTION_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -32,8 +43,27 @@ GLUE_VERBS = frozenset(
     agree mean means plan propose suggest fix fixed change changed ship shipped hit hits""".split()
 )
 
+# Words any answer can use without saying anything about *this* situation: courtesy, stock
+# review and apology phrases, vague nouns. A sentence made of these plus function words is
+# generic ("Thanks, good point.", "We will fix it soon."), whatever rule it matches.
+STOCK_WORDS = frozenset(
+    """thanks thank good great fair nice point points catch spot call question questions concern concerns
+    agreed agree right true valid sure okay ok yes yeah fine review reviewing reviewed comment comments
+    feedback sorry apologise apologize apologies apology mistake fault error problem issue issues thing things
+    something anything everything stuff look looking into soon later update updates updated will fix fixes
+    fixed better faster improve improved work working works done lot really very much many time times way
+    happy glad hope please let know think mean means see understand""".split()
+)
+
 NEGATORS = frozenset(
     """not no never neither nor without nobody nothing none cannot hardly barely""".split()
+)
+
+GENERIC_BELOW = 3  # a sentence with fewer specific words than this is generic
+# A vague placeholder where the specifics should be ("it does things", "not done: some stuff").
+_PLACEHOLDER = re.compile(
+    r"(?:\b(?:does|do|did|fixes|changes|adds|touches|covers|about|with)|:) (?:some |a few |various |other |many )?"
+    r"(?:things|stuff|bits)(?= *[.?!,;]|$)|\bstuff\b|\betc\b|\band so on\b|\bblah\b"
 )
 
 _WORD = re.compile(r"\d[\d,]*(?:\.\d+)?[a-z%]*|[a-z][a-z0-9]*(?:'[a-z]+)*")
@@ -90,6 +120,12 @@ class Sentence:
     real: bool = True
     why_not_real: str = ""
     keyword_share: float = 0.0
+    specific: int = 0  #: words that say something about this situation (not function, glue or stock words)
+
+    @property
+    def generic(self) -> bool:
+        """Could this sentence be pasted into any answer? ("Thanks, good point.", "It does things.")"""
+        return self.specific < GENERIC_BELOW or bool(_PLACEHOLDER.search(self.norm))
 
     @property
     def is_question(self) -> bool:
@@ -107,6 +143,7 @@ class Analysis:
     keyword_share: float
     repeated_share: float
     duplicate_sentences: int
+    top_word_share: float = 0.0  #: the most used content word's share of all words (0 under four uses)
 
     @property
     def real_sentences(self) -> list[Sentence]:
@@ -157,6 +194,33 @@ def _covered_words(norm: str, patterns: Sequence[re.Pattern[str]]) -> int:
     return sum(1 for w in _WORD.finditer(norm) if any(a < w.end() and w.start() < b for a, b in spans))
 
 
+def _specific_words(words: Sequence[str]) -> int:
+    """How many words say something particular: not function, glue or stock words.
+
+    >>> _specific_words(words_of("thanks, good point, i will fix it"))
+    0
+    >>> _specific_words(words_of("i'll cap the wait at 100 ms and serve the stale session"))
+    4
+    """
+    return sum(
+        1
+        for w in words
+        if w not in FUNCTION_WORDS and w not in GLUE_VERBS and w not in STOCK_WORDS and (len(w) > 2 or w[0].isdigit())
+    )
+
+
+def _is_term_list(norm: str) -> bool:
+    """Six or more comma-separated pieces of about two words each: an inventory, not a sentence.
+
+    >>> _is_term_list("i'll add a threshold, a timeout, a breaker, backoff, jitter, slots, alerts")
+    True
+    >>> _is_term_list("i'll cap the wait at 100 ms, serve the stale value, and report p99 before and after")
+    False
+    """
+    pieces = [len(words_of(c)) for c in norm.split(",") if words_of(c)]
+    return len(pieces) >= 6 and sorted(pieces)[len(pieces) // 2] <= 2
+
+
 def _mean_clause_words(norm: str) -> float:
     """Words per clause: a comma-separated string of terms has about one or two.
 
@@ -192,7 +256,7 @@ def analyse(text: str, keywords: Sequence[re.Pattern[str]] = ()) -> Analysis:
         covered = _covered_words(norm, keywords)
         covered_total += covered
         share = covered / len(words)
-        s = Sentence(part, norm, words, keyword_share=share)
+        s = Sentence(part, norm, words, keyword_share=share, specific=_specific_words(words))
         function_share = sum(w in FUNCTION_WORDS or w in GLUE_VERBS for w in words) / len(words)
         key = tuple(words)
         if len(words) < 2:
@@ -202,7 +266,7 @@ def analyse(text: str, keywords: Sequence[re.Pattern[str]] = ()) -> Analysis:
             duplicates += 1
         elif len(words) < 4:
             pass  # a short sentence ("We're sorry.") is real unless the answer is mostly fragments
-        elif function_share < 0.2:
+        elif function_share < 0.2 or _is_term_list(norm):
             s.real, s.why_not_real = False, "list of terms"
         elif len(words) >= 6 and len(set(words)) / len(words) < 0.5:
             s.real, s.why_not_real = False, "repeated words"
@@ -222,6 +286,7 @@ def analyse(text: str, keywords: Sequence[re.Pattern[str]] = ()) -> Analysis:
             if mostly_short or not any(w in FUNCTION_WORDS or w in GLUE_VERBS for w in s.words):
                 s.real, s.why_not_real = False, "fragment"
     content = [w for w in all_words if w not in FUNCTION_WORDS]
+    top = max((content.count(w) for w in set(content)), default=0)
     trigrams = [tuple(content[i : i + 3]) for i in range(len(content) - 2)]
     repeated = len(trigrams) - len(set(trigrams))
     return Analysis(
@@ -231,4 +296,5 @@ def analyse(text: str, keywords: Sequence[re.Pattern[str]] = ()) -> Analysis:
         keyword_share=covered_total / len(all_words) if all_words else 0.0,
         repeated_share=repeated / len(trigrams) if trigrams else 0.0,
         duplicate_sentences=duplicates,
+        top_word_share=top / len(all_words) if top >= 4 and all_words else 0.0,
     )
