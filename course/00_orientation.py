@@ -67,9 +67,13 @@ from coursekit import check
 
 assert check("warmup"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
-# about: the value's type (an int) and the number of seconds in 15 minutes
-assert type(SESSION_TTL_SECONDS) is int
-assert SESSION_TTL_SECONDS == 900
+from cache_course.m00_orientation import assert_ttl_is_int as _assert_ttl_is_int
+from cache_course.m00_orientation import assert_ttl_value as _assert_ttl_value
+
+# about: SESSION_TTL_SECONDS is a whole number of seconds
+_assert_ttl_is_int(SESSION_TTL_SECONDS)
+# about: SESSION_TTL_SECONDS is fifteen minutes in seconds
+_assert_ttl_value(SESSION_TTL_SECONDS)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -41,6 +41,9 @@ start("01_lru")
 # Both operations must take constant time however full the cache is: no loop over the
 # entries, no `list.remove`, no search for the oldest entry. A dict finds an entry in O(1);
 # something else has to remember the order.
+#
+# Write it yourself: the course's library has an `LRUCache` (`swrcache.LRUCache`), and
+# importing, subclassing or wrapping it does not count for this question (use it anywhere else).
 
 # %% nbgrader={"grade": false, "grade_id": "lru_basic", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class SessionCache:
@@ -99,112 +102,17 @@ from coursekit import check
 
 assert check("lru_basic"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
-import random as _random
-from collections import OrderedDict as _OrderedDict
+from cache_course.m01_lru import assert_constant_work as _assert_constant_work
+from cache_course.m01_lru import assert_matches_reference_lru as _assert_like_reference
+from cache_course.m01_lru import assert_own_lru as _assert_own_lru
 
-from hypothesis import HealthCheck as _HealthCheck
-from hypothesis import given as _given
-from hypothesis import settings as _settings
-from hypothesis import strategies as _st
-
-
-class _ModelLRU:
-    def __init__(self, capacity):
-        self.capacity, self.data = capacity, _OrderedDict()
-
-    def get(self, key):
-        if key not in self.data:
-            return None
-        self.data.move_to_end(key)
-        return self.data[key]
-
-    def put(self, key, value):
-        if key in self.data:
-            self.data.move_to_end(key)
-        elif len(self.data) >= self.capacity:
-            self.data.popitem(last=False)
-        self.data[key] = value
-
-
-_ops = _st.lists(
-    _st.one_of(
-        _st.tuples(_st.just("get"), _st.integers(0, 7)),
-        _st.tuples(_st.just("put"), _st.integers(0, 7), _st.integers(-5, 5)),
-    ),
-    max_size=60,
-)
-
-
-@_settings(derandomize=True, max_examples=250, deadline=None, database=None,
-           suppress_health_check=list(_HealthCheck))
-@_given(capacity=_st.integers(1, 5), ops=_ops)
-def _behaves_like_the_model(capacity, ops):
-    mine, model = SessionCache(capacity), _ModelLRU(capacity)
-    for op in ops:
-        if op[0] == "get":
-            assert mine.get(op[1]) == model.get(op[1]), op
-        else:
-            mine.put(op[1], op[2])
-            model.put(op[1], op[2])
-        assert len(mine) == len(model.data)
-
-
+# about: your own LRU, not swrcache.LRUCache imported, subclassed or wrapped
+_assert_own_lru(SessionCache)
 # about: long random sequences of get and put on capacities 1 to 5, compared step by step with a reference LRU
-_behaves_like_the_model()
-
-
-class _CountingKey:
-    """A key that counts how often the cache hashes or compares it."""
-
-    calls = 0
-
-    def __init__(self, n):
-        self.n = n
-
-    def __hash__(self):
-        _CountingKey.calls += 1
-        return hash(self.n)
-
-    def __eq__(self, other):
-        _CountingKey.calls += 1
-        return isinstance(other, _CountingKey) and other.n == self.n
-
-    def __lt__(self, other):
-        _CountingKey.calls += 1
-        return self.n < other.n
-
-
-def _key_work_per_operation(size):
-    """Key hashes and comparisons plus Python lines run, per get or put: a scan shows up in
-    one or the other (a C-level search compares keys; a Python loop runs its body n times)."""
-    import sys as _sys
-
-    rng = _random.Random(size)
-    cache = SessionCache(size)
-    for i in range(size):
-        cache.put(_CountingKey(i), i)
-    lines = [0]
-
-    def _count_lines(frame, event, arg):
-        if event == "line":
-            lines[0] += 1
-        return _count_lines
-
-    _CountingKey.calls = 0
-    previous = _sys.gettrace()
-    _sys.settrace(_count_lines)
-    try:
-        for _ in range(200):
-            cache.get(_CountingKey(rng.randrange(size)))
-            cache.put(_CountingKey(size + rng.randrange(10**9)), 0)
-    finally:
-        _sys.settrace(previous)
-    return (_CountingKey.calls + lines[0]) / 400
-
-
+for _seed in (101, 102, 103, 104, 105):
+    _assert_like_reference(SessionCache, _seed, sequences=50)
 # about: the work per get and put staying flat as the cache grows from 50 to 2,000 entries (O(1))
-_small, _large = _key_work_per_operation(50), _key_work_per_operation(2000)
-assert _large <= 2 * _small + 8, ("work per operation grows with size", _small, _large)
+_assert_constant_work(SessionCache, small=50, large=2000)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -236,42 +144,10 @@ from coursekit import check
 
 assert check("hit_ratio"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
-import random as _random
-from collections import OrderedDict as _OrderedDict
-
-
-class _ReferenceLRU:
-    def __init__(self, capacity):
-        self.capacity, self.data = capacity, _OrderedDict()
-
-    def get(self, key, default=None):
-        if key not in self.data:
-            return default
-        self.data.move_to_end(key)
-        return self.data[key]
-
-    def put(self, key, value):
-        if key in self.data:
-            self.data.move_to_end(key)
-        elif len(self.data) >= self.capacity:
-            self.data.popitem(last=False)
-        self.data[key] = value
-
+from cache_course.m01_lru import assert_hit_ratio_exact as _assert_hit_ratio_exact
 
 # about: a long skewed request stream at capacities 1, 4, 16 and 64: the ratio must be a float and exact
-_rng = _random.Random(2024)
-_stream = [min(int(_rng.paretovariate(1.2)), 60) for _ in range(3000)]
-for _capacity in (1, 4, 16, 64):
-    _ref = _ReferenceLRU(_capacity)
-    _hits = 0
-    for _k in _stream:
-        if _ref.get(_k) is None:
-            _ref.put(_k, _k)
-        else:
-            _hits += 1
-    _got = hit_ratio(_ReferenceLRU(_capacity), _stream)
-    assert isinstance(_got, float), type(_got)
-    assert abs(_got - _hits / len(_stream)) < 1e-12, (_capacity, _got, _hits / len(_stream))
+_assert_hit_ratio_exact(hit_ratio, 2024, requests=3000, capacities=(1, 4, 16, 64))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -330,8 +206,10 @@ from coursekit import check
 
 assert check("complexity"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
+from cache_course.m01_lru import assert_complexity as _assert_complexity
+
 # about: the letter you chose
-assert str(complexity_choice).strip().upper() == "C"
+_assert_complexity(complexity_choice)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -33,7 +33,7 @@ import asyncio
 import matplotlib.pyplot as plt
 from cachesim.plots import plot_compare, plot_db_load
 from coursekit import check, hint, progress, reveal, start
-from coursekit.modules.m02_stampede import STALE_TTL, TTL, NaiveCache, run_stampede
+from cache_course.m02_stampede import STALE_TTL, TTL, NaiveCache, run_stampede
 
 start("02_stampede")
 
@@ -77,7 +77,8 @@ plot_db_load(before)
 # * if one caller is cancelled (a client hangs up), the **others still get the result**.
 #
 # About 10–15 lines. Everything here runs in *virtual time*: a one-second load costs
-# microseconds, and the checks are exact.
+# microseconds, and the checks are exact. Write it yourself: importing, subclassing or
+# wrapping the library's `swrcache.Singleflight` does not count here (use it anywhere else).
 
 # %% nbgrader={"grade": false, "grade_id": "singleflight", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class Singleflight:
@@ -112,100 +113,18 @@ from coursekit import check
 
 assert check("singleflight"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
-import asyncio as _asyncio
-import random as _random
+from cache_course.m02_stampede import singleflight as _q
 
-from cachesim import run as _run
-
-
-def _hidden_many_keys(seed):
-    rng = _random.Random(seed)
-    keys = [f"user:{i}" for i in range(rng.randint(3, 9))]
-    calls = {}
-
-    async def main():
-        sf = Singleflight()
-
-        def loader(key):
-            async def load():
-                calls[key] = calls.get(key, 0) + 1
-                await _asyncio.sleep(rng.uniform(0.1, 2.0))
-                return key.upper()
-            return load
-
-        order = [rng.choice(keys) for _ in range(rng.randint(200, 1200))]
-        got = await _asyncio.gather(*(sf.do(k, loader(k)) for k in order))
-        assert got == [k.upper() for k in order], "each caller must get its own key's result"
-        return len(set(order)), asyncio.get_running_loop().time()
-
-    distinct, elapsed = _run(main, wall_timeout=20)
-    assert sum(calls.values()) == distinct and set(calls.values()) == {1}, calls
-    assert elapsed <= 2.0 + 1e-9, "different keys must load concurrently, not one after another"
-
-
+# about: your own Singleflight, not swrcache.Singleflight imported, subclassed or wrapped
+_q.assert_own_singleflight(Singleflight)
 # about: many callers over several keys at once: one load per key, each caller gets its own key's value, and different keys load at the same time
 for _seed in (1, 2, 3):
-    _hidden_many_keys(_seed)
-
-
-def _hidden_cancel_follower_and_all_but_one():
-    calls = []
-
-    async def main():
-        sf = Singleflight()
-
-        async def load():
-            calls.append(1)
-            await _asyncio.sleep(1.0)
-            return "v"
-
-        tasks = [_asyncio.ensure_future(sf.do("k", load)) for _ in range(20)]
-        await _asyncio.sleep(0.3)
-        for t in tasks[1:-1]:  # everyone but the first and last gives up
-            t.cancel()
-        await _asyncio.sleep(0.1)
-        late = _asyncio.ensure_future(sf.do("k", load))  # joins the load still in flight
-        first, last, late_v = await _asyncio.gather(tasks[0], tasks[-1], late)
-        assert all(t.cancelled() for t in tasks[1:-1])
-        return first, last, late_v
-
-    assert _run(main, wall_timeout=20) == ("v", "v", "v")
-    assert len(calls) == 1, calls
-
-
+    _q.assert_sf_many_keys(Singleflight, _seed)
 # about: most callers giving up while the load runs: the others (and a caller who joins late) still get the value, from one load
-_hidden_cancel_follower_and_all_but_one()
-
-
-def _hidden_error_then_success_then_fresh_call():
-    calls = []
-
-    async def main():
-        sf = Singleflight()
-
-        async def bad():
-            calls.append("bad")
-            await _asyncio.sleep(0.2)
-            raise KeyError("gone")
-
-        async def good():
-            calls.append("good")
-            await _asyncio.sleep(0.2)
-            return 1
-
-        r1 = await _asyncio.gather(*(sf.do("k", bad) for _ in range(30)), return_exceptions=True)
-        assert all(isinstance(e, KeyError) for e in r1), r1[:3]
-        r2 = await _asyncio.gather(*(sf.do("k", good) for _ in range(30)))
-        r3 = await sf.do("k", good)  # a completed call is not a cache either
-        return r2, r3
-
-    r2, r3 = _run(main, wall_timeout=20)
-    assert r2 == [1] * 30 and r3 == 1
-    assert calls == ["bad", "good", "good"], calls
-
-
+for _seed in (4, 5):
+    _q.assert_sf_most_callers_give_up(Singleflight, _seed)
 # about: a failed load followed by new calls: the error is not remembered, and a finished call is not a cache
-_hidden_error_then_success_then_fresh_call()
+_q.assert_sf_finished_call_is_not_a_cache(Singleflight, 6)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -317,124 +236,18 @@ from coursekit import check
 
 assert check("swr"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
-import asyncio as _asyncio
+from cache_course.m02_stampede import swr as _q
 
-from cachesim import run as _run
-from coursekit.modules.m02_stampede import reference_singleflight as _reference_singleflight
-
-
-def _hidden_failed_refresh_keeps_stale_then_retries():
-    log = []
-
-    async def loader(key):
-        log.append(_asyncio.get_running_loop().time())
-        await _asyncio.sleep(0.5)
-        if len(log) == 1:
-            raise ConnectionError("database down")
-        return "new"
-
-    async def main():
-        cache = StaleWhileRevalidate(loader, ttl=1.0, stale_ttl=5.0)
-        cache.put("k", "old")
-        await _asyncio.sleep(1.5)
-        a = await cache.get("k")  # stale: starts refresh #1, which fails at t=2.0
-        await _asyncio.sleep(1.0)
-        b = await cache.get("k")  # still stale (age 2.5 s): serves "old", starts refresh #2
-        await _asyncio.sleep(1.0)
-        c = await cache.get("k")  # refresh #2 stored "new"
-        return a, b, c
-
-    assert _run(main, wall_timeout=20) == ("old", "old", "new")
-    assert len(log) == 2, log
-
-
-def _hidden_cold_load_error_reaches_everyone():
-    log = []
-
-    async def loader(key):
-        log.append(key)
-        await _asyncio.sleep(0.2)
-        raise TimeoutError("query timed out")
-
-    async def main():
-        cache = StaleWhileRevalidate(loader, ttl=1.0, stale_ttl=5.0)
-        got = await _asyncio.gather(*(cache.get("k") for _ in range(200)), return_exceptions=True)
-        return got
-
-    got = _run(main, wall_timeout=20)
-    assert all(isinstance(g, TimeoutError) for g in got), {type(g).__name__ for g in got}
-    assert len(log) == 1, len(log)
-
-
-def _hidden_boundaries():
-    log = []
-
-    async def loader(key):
-        log.append(_asyncio.get_running_loop().time())
-        await _asyncio.sleep(0.1)
-        return len(log)
-
-    async def main():
-        cache = StaleWhileRevalidate(loader, ttl=2.0, stale_ttl=3.0)
-        cache.put("k", 0)
-        await _asyncio.sleep(1.5)
-        fresh = await cache.get("k")
-        n_fresh = len(log)
-        await _asyncio.sleep(0.5)  # age exactly 2.0 = ttl: stale (binary-exact times)
-        stale = await cache.get("k")
-        await _asyncio.sleep(0.25)
-        return fresh, n_fresh, stale, await cache.get("k")
-
-    fresh, n_fresh, stale, after = _run(main, wall_timeout=20)
-    assert (fresh, n_fresh, stale, after) == (0, 0, 0, 1), (fresh, n_fresh, stale, after)
-
-
-def _hidden_scenario_matches_reference(seed):
-    from swrcache import Singleflight as _RefSF
-
-    class _Ref:
-        def __init__(self, loader, *, ttl, stale_ttl):
-            self.loader, self.ttl, self.stale_ttl = loader, ttl, stale_ttl
-            self.e, self.sf, self.r = {}, _RefSF(), {}
-
-        def put(self, key, value):
-            self.e[key] = (_asyncio.get_running_loop().time(), value)
-
-        async def _load(self, key):
-            v = await self.loader(key)
-            self.e[key] = (_asyncio.get_running_loop().time(), v)
-            return v
-
-        async def get(self, key):
-            ent = self.e.get(key)
-            if ent is not None:
-                age = _asyncio.get_running_loop().time() - ent[0]
-                if age < self.ttl:
-                    return ent[1]
-                if age < self.ttl + self.stale_ttl:
-                    if key not in self.r:
-                        t = _asyncio.ensure_future(self.sf.do(key, lambda: self._load(key)))
-                        self.r[key] = t
-                        t.add_done_callback(lambda t, key=key: self.r.pop(key, None))
-                    return ent[1]
-            return await self.sf.do(key, lambda: self._load(key))
-
-    mine = run_stampede(lambda load: StaleWhileRevalidate(load, ttl=TTL, stale_ttl=STALE_TTL), seed)
-    ref = run_stampede(lambda load: _Ref(load, ttl=TTL, stale_ttl=STALE_TTL), seed)
-    assert mine.db_calls == ref.db_calls, (seed, mine.db_calls, ref.db_calls)
-    assert mine.p99 <= 1e-9 and mine.error_count == 0, (seed, mine.p99, mine.error_count)
-
-
-with _reference_singleflight(globals()):
-    # about: a refresh that fails: the stale value is still served, and a later stale read tries again
-    _hidden_failed_refresh_keeps_stale_then_retries()
-    # about: a cold load that fails: every waiting caller gets the error, from one load
-    _hidden_cold_load_error_reaches_everyone()
-    # about: the exact boundaries: fresh before ttl, stale at exactly ttl, the refreshed value right after
-    _hidden_boundaries()
-    # about: the stampede scenario on two other seeds: as many database calls as the reference, and no caller waits
-    for _seed in (11, 12):
-        _hidden_scenario_matches_reference(_seed)
+# every helper runs your StaleWhileRevalidate with the course's Singleflight: these points are about SWR only
+# about: a refresh that fails: the stale value is still served, and a later stale read tries again
+_q.assert_swr_failed_refresh_keeps_stale(StaleWhileRevalidate)
+# about: a cold load that fails: every waiting caller gets the error, from one load
+_q.assert_swr_cold_error_reaches_everyone(StaleWhileRevalidate)
+# about: the exact boundaries: fresh before ttl, stale at exactly ttl, the refreshed value right after
+_q.assert_swr_boundaries(StaleWhileRevalidate)
+# about: the stampede scenario on two other seeds: as many database calls as the reference, and no caller waits
+for _seed in (11, 12):
+    _q.assert_swr_stampede(StaleWhileRevalidate, _seed)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -488,22 +301,11 @@ from coursekit import check
 
 assert check("benchmark"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
-from coursekit.modules.m02_stampede import NaiveCache as _Naive
-from coursekit.modules.m02_stampede import reference_singleflight as _reference_singleflight
+from cache_course.m02_stampede import benchmark as _q
 
 # about: your benchmark on three other seeds, compared with the same runs made by the course (a hard-coded table fails)
-with _reference_singleflight(globals()):
-    for _seed in (21, 22, 23):
-        _rows = benchmark(_seed)
-        _refs = [
-            run_stampede(lambda load: _Naive(load, ttl=TTL), _seed),
-            run_stampede(lambda load: StaleWhileRevalidate(load, ttl=TTL, stale_ttl=STALE_TTL), _seed),
-        ]
-        assert [r["cache"] for r in _rows] == ["naive", "stale-while-revalidate"], _rows
-        for _row, _ref in zip(_rows, _refs):
-            assert _row["db_calls"] == _ref.db_calls, (_seed, _row, _ref.db_calls)
-            assert abs(_row["p50"] - _ref.p50) <= 1e-9 and abs(_row["p99"] - _ref.p99) <= 1e-9, (_seed, _row)
-        assert _rows[0]["db_calls"] > 2 * _rows[1]["db_calls"], _rows
+for _seed in (21, 22, 23):
+    _q.assert_benchmark_numbers(benchmark, _seed)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 from cachesim import compare
 from cachesim.plots import plot_compare, plot_db_load
 from coursekit import check, hint, progress, reveal, start
-from coursekit.modules.m03_hol_blocking import (
+from cache_course.m03_hol_blocking import (
     HOT_KEY,
     STALE_TTL,
     TTL,
@@ -78,11 +78,11 @@ from coursekit import check
 
 assert check("reproduce"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
+from cache_course.m03_hol_blocking import reproduce as _q
+
 # about: the same measurement on two other seeds (a hard-coded number fails)
 for _seed in (31, 32):
-    _ref = run_hol(lambda load: WaitingCache(load, ttl=TTL), _seed).p99
-    assert abs(hol_p99(_seed) - _ref) < 1e-9, (_seed, hol_p99(_seed), _ref)
-    assert 1.8 <= _ref <= 2.0
+    _q.assert_reproduce(hol_p99, _seed)
 ### END HIDDEN TESTS
 
 # %%
@@ -164,81 +164,18 @@ from coursekit import check
 
 assert check("threshold"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
-import asyncio as _asyncio
-
-from cachesim import run as _run
+from cache_course.m03_hol_blocking import threshold as _q
 
 # about: the slow-refresh scenario on three other seeds and two thresholds: p99 and max within the threshold, the same database calls, no errors
 for _seed in (41, 42, 43):
-    _base = run_hol(lambda load: WaitingCache(load, ttl=TTL), _seed)
     for _thr in (0.05, 0.25):
-        _r = run_hol(lambda load: ThresholdCache(load, ttl=TTL, stale_ttl=STALE_TTL, wait_threshold=_thr), _seed)
-        assert _r.p99 <= _thr + 1e-3, (_seed, _thr, _r.p99)
-        assert _r.max <= _thr + 1e-3, (_seed, _thr, _r.max)
-        assert _r.db_calls == _base.db_calls, (_seed, _thr, _r.db_calls, _base.db_calls)
-        assert _r.error_count == 0
-
-
-def _hidden_failed_refresh_serves_stale():
-    async def loader(key):
-        await _asyncio.sleep(0.01)
-        raise ConnectionError("db down")
-
-    async def main():
-        cache = ThresholdCache(loader, ttl=1.0, stale_ttl=5.0, wait_threshold=0.1)
-        cache.put("k", "old")
-        await _asyncio.sleep(2.0)
-        stale = await cache.get("k")
-        await _asyncio.sleep(10.0)  # now past the stale window: the error reaches the caller
-        try:
-            await cache.get("k")
-        except ConnectionError:
-            return stale, "raised"
-        return stale, "returned"
-
-    assert _run(main, wall_timeout=20) == ("old", "raised")
-
-
-def _hidden_cold_load_waits_in_full():
-    async def loader(key):
-        await _asyncio.sleep(2.0)
-        return "v"
-
-    async def main():
-        cache = ThresholdCache(loader, ttl=1.0, stale_ttl=5.0, wait_threshold=0.1)
-        got = await cache.get("k")
-        return got, _asyncio.get_running_loop().time()
-
-    assert _run(main, wall_timeout=20) == ("v", 2.0)
-
-
-def _hidden_no_leftover_tasks_block_the_loop():
-    calls = []
-
-    async def loader(key):
-        calls.append(key)
-        await _asyncio.sleep(0.5)
-        return key
-
-    async def main():
-        cache = ThresholdCache(loader, ttl=0.1, stale_ttl=60.0, wait_threshold=0.05)
-        for k in ("a", "b", "c"):
-            cache.put(k, "old")
-        for _ in range(40):
-            await _asyncio.sleep(0.2)
-            await _asyncio.gather(*(cache.get(k) for k in ("a", "b", "c") for _ in range(10)))
-        return len(calls)
-
-    n = _run(main, wall_timeout=20)
-    assert n <= 3 * 40 // 2 + 3, n  # at most one refresh per key in flight at a time
-
-
+        _q.assert_threshold_scenario(ThresholdCache, _seed, _thr)
 # about: a refresh that fails: the stale value is served, and once the stale window has passed the error reaches the caller
-_hidden_failed_refresh_serves_stale()
+_q.assert_threshold_failed_refresh(ThresholdCache)
 # about: a cold load (nothing cached): the caller waits for it in full, the threshold does not apply
-_hidden_cold_load_waits_in_full()
+_q.assert_threshold_cold_load(ThresholdCache)
 # about: many stale reads over time: at most one refresh per key in flight
-_hidden_no_leftover_tasks_block_the_loop()
+_q.assert_threshold_one_refresh_per_key(ThresholdCache)
 ### END HIDDEN TESTS
 
 # %%
@@ -321,72 +258,16 @@ from coursekit import check
 
 assert check("slots"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
-import asyncio as _asyncio
-import random as _random
-
-from cachesim import run as _run
-
-
-def _hidden_random_schedule(seed):
-    rng = _random.Random(seed)
-    per_key = rng.randint(1, 3)
-    keys = ["a", "b", "c", "d"]
-    live = {k: 0 for k in keys}
-    worst = {k: 0 for k in keys}
-
-    async def main():
-        slots = RefreshSlots(per_key)
-
-        def refresh(k, fail):
-            async def go():
-                live[k] += 1
-                worst[k] = max(worst[k], live[k])
-                try:
-                    await _asyncio.sleep(rng.uniform(0.01, 0.5))
-                    if fail:
-                        raise ConnectionError(k)
-                finally:
-                    live[k] -= 1
-            return go
-
-        tasks = []
-        for _ in range(400):
-            k = rng.choice(keys)
-            tasks.append(_asyncio.ensure_future(slots.run(k, refresh(k, rng.random() < 0.2))))
-            if rng.random() < 0.1:
-                _asyncio.get_running_loop().call_later(rng.uniform(0, 0.3), tasks[-1].cancel)
-            await _asyncio.sleep(rng.uniform(0, 0.02))
-        await _asyncio.gather(*tasks, return_exceptions=True)
-        return [slots.running(k) for k in keys], dict(vars(slots))
-
-    left, state = _run(main, wall_timeout=20)
-    assert left == [0, 0, 0, 0], left
-    assert all(w <= per_key for w in worst.values()), (per_key, worst)
-    assert any(w == per_key for w in worst.values()), (per_key, worst)
-    counters = [v for v in state.values() if isinstance(v, dict)]
-    assert all(len(c) == 0 for c in counters), "no counters should remain for keys with nothing running"
-
+from cache_course.m03_hol_blocking import slots as _q
 
 # about: random schedules of refreshes that succeed, fail and get cancelled: never more than per_key at once, and slots always freed
 for _seed in (1, 2, 3, 4):
-    _hidden_random_schedule(_seed)
-
+    _q.assert_slots_random_schedule(RefreshSlots, _seed)
 # about: an invalid per_key (0) raising ValueError
-try:
-    RefreshSlots(0)
-except ValueError:
-    pass
-else:
-    raise AssertionError("per_key=0 must raise ValueError")
-
-# the slow-refresh scenario: per_key=1 is as frugal as singleflight, per_key=k never a herd
+_q.assert_slots_reject_zero(RefreshSlots)
 # about: the slow-refresh scenario on two other seeds: one slot is as frugal as singleflight, k slots never bring a herd
 for _seed in (51, 52):
-    _base = run_hol(lambda load: WaitingCache(load, ttl=TTL), _seed).db_calls
-    for _k in (1, 2, 3):
-        _r = run_hol(lambda load: SlottedCache(load, ttl=TTL, stale_ttl=STALE_TTL, slots=RefreshSlots(_k)), _seed)
-        assert _r.error_count == 0 and _r.p99 == 0.0, (_seed, _k, _r.p99)
-        assert (_r.db_calls == _base) if _k == 1 else (_base < _r.db_calls <= _k * _base), (_seed, _k, _r.db_calls, _base)
+    _q.assert_slots_scenario(RefreshSlots, _seed)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -488,86 +369,18 @@ from coursekit import check
 
 assert check("breaker"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
-import asyncio as _asyncio
-import random as _random
-
-from cachesim import run as _run
+from cache_course.m03_hol_blocking import breaker as _q
 
 # about: the outage and a 100x slow database on three other seeds: no errors served, the breaker opens, few calls during the outage, recovery after it
 for _seed in (71, 72, 73):
     for _kind in ("outage", "slow"):
-        _res, _cache, _br = run_outage(
-            lambda: CircuitBreaker(failure_threshold=3, reset_timeout=1.0, call_timeout=0.5), backoff, _seed, kind=_kind
-        )
-        _v = outage_verdict(_res, _cache, _br)
-        assert _v["errors_served"] == 0, (_seed, _kind, _v)
-        assert _v["breaker_opens"] >= 1, (_seed, _kind, _v)
-        assert _v["db_calls_during_outage"] <= 25, (_seed, _kind, _v)
-        assert _v["breaker_state_at_end"] == "closed", (_seed, _kind, _v)
-        assert _v["entries_refreshed_after_outage"] == _v["entries"], (_seed, _kind, _v)
-        assert _res.p99 <= 0.1 + 1e-3, (_seed, _kind, _res.p99)
-
-# backoff: no overflow, cap respected far out, mean near half the ceiling (uniform jitter)
+        _q.assert_outage(CircuitBreaker, backoff, _seed, _kind)
 # about: backoff far out (no overflow, the cap holds) and its jitter (uniform, mean near half the ceiling)
-_rng = _random.Random(5)
-assert 0 <= backoff(5000, base=0.1, cap=30.0, rng=_rng) <= 30.0
-_draws = [backoff(2, base=0.5, cap=60.0, rng=_rng) for _ in range(4000)]
-assert abs(sum(_draws) / len(_draws) - 1.0) < 0.06, sum(_draws) / len(_draws)
-
-
-def _hidden_success_resets_count():
-    async def main():
-        br = CircuitBreaker(failure_threshold=3, reset_timeout=1.0, call_timeout=0.5)
-
-        async def bad():
-            raise ConnectionError()
-
-        async def good():
-            return 1
-
-        seen = []
-        for pattern in ("bbgbbgbbg", "bbb"):
-            for p in pattern:
-                try:
-                    await br.call(bad if p == "b" else good)
-                except (ConnectionError, CircuitOpen):
-                    pass
-            seen.append((br.state, br.opens))
-        return seen
-
-    # a success resets the count: six failures, never three in a row, keep it closed
-    assert _run(main, wall_timeout=20) == [("closed", 0), ("open", 1)]
-
-
-def _hidden_cancelled_probe_frees_half_open():
-    async def main():
-        br = CircuitBreaker(failure_threshold=1, reset_timeout=1.0, call_timeout=5.0)
-
-        async def bad():
-            raise ConnectionError()
-
-        try:
-            await br.call(bad)
-        except ConnectionError:
-            pass
-        await _asyncio.sleep(1.5)
-        probe = _asyncio.ensure_future(br.call(lambda: _asyncio.sleep(3.0)))
-        await _asyncio.sleep(0.1)
-        probe.cancel()
-        await _asyncio.gather(probe, return_exceptions=True)
-
-        async def good():
-            return "ok"
-
-        return await br.call(good), br.state
-
-    assert _run(main, wall_timeout=20) == ("ok", "closed")
-
-
+_q.assert_backoff_far_out(backoff, 5)
 # about: a success resetting the failure count: only consecutive failures open the breaker
-_hidden_success_resets_count()
+_q.assert_breaker_success_resets(CircuitBreaker, CircuitOpen)
 # about: a half-open probe that is cancelled: the breaker can probe again
-_hidden_cancelled_probe_frees_half_open()
+_q.assert_breaker_cancelled_probe(CircuitBreaker)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -678,66 +491,14 @@ from coursekit import check
 
 assert check("priority"), "the visible checks above do not pass yet"
 ### BEGIN HIDDEN TESTS
-import asyncio as _asyncio
-import random as _random
-
-from cachesim import run as _run
+from cache_course.m03_hol_blocking import priority as _q
 
 # about: the cold-start scenario on two other seeds: critical users' p99 far lower, the same database calls, no errors
 for _seed in (81, 82):
-    _fifo = run_coldstart(lambda: PriorityGate(budget=4), _seed, prioritise=False)
-    _prio = run_coldstart(lambda: PriorityGate(budget=4), _seed)
-    _crit = _prio.percentiles(critical_only=True)["p99"]
-    assert _crit < 0.25 * _fifo.percentiles(critical_only=True)["p99"], (_seed, _crit)
-    assert _prio.db_calls == _fifo.db_calls and _prio.error_count == 0, (_seed, _prio.db_calls, _fifo.db_calls)
-
-
-def _hidden_cancelled_waiters(seed):
-    rng = _random.Random(seed)
-    live = {"now": 0, "max": 0}
-    started = []
-
-    async def main():
-        gate = PriorityGate(budget=2)
-
-        def job(name, crit):
-            async def go():
-                started.append((name, crit))
-                live["now"] += 1
-                live["max"] = max(live["max"], live["now"])
-                try:
-                    await _asyncio.sleep(0.1)
-                finally:
-                    live["now"] -= 1
-                return name
-            return go
-
-        tasks = []
-        for i in range(60):
-            crit = rng.random() < 0.3
-            tasks.append(_asyncio.ensure_future(gate.run(job(i, crit), critical=crit)))
-        await _asyncio.sleep(0)
-        cancelled = set(rng.sample(range(2, 60), 15))
-        for i in cancelled:
-            tasks[i].cancel()
-        res = await _asyncio.gather(*tasks, return_exceptions=True)
-        return res, cancelled, gate.running, _asyncio.get_running_loop().time()
-
-    res, cancelled, running, elapsed = _run(main, wall_timeout=20)
-    assert live["max"] <= 2 and running == 0, (live, running)
-    assert {n for n, _ in started} == set(range(60)) - cancelled, "cancelled waiters must not run"
-    assert abs(elapsed - 0.1 * ((60 - 15 + 1) // 2)) < 1e-6, elapsed  # freed slots are reused at once
-    waiting = started[2:]
-    crit_first = [c for _, c in waiting]
-    assert crit_first == sorted(crit_first, reverse=True), "critical jobs must start before normal ones"
-    for flag in (True, False):
-        names = [n for n, c in waiting if c == flag]
-        assert names == sorted(names), "FIFO within the same priority"
-
-
+    _q.assert_priority_scenario(PriorityGate, _seed)
 # about: waiters cancelled while queued: they never run, the budget holds, freed slots are reused at once, critical first and first come, first served within a priority
 for _seed in (1, 2, 3):
-    _hidden_cancelled_waiters(_seed)
+    _q.assert_priority_cancelled_waiters(PriorityGate, _seed)
 ### END HIDDEN TESTS
 
 # %%

@@ -12,11 +12,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LIB = ROOT / "lib"
 
-# coursekit -> cachesim -> swrcache: a package may import only those to its right.
+# cache_course (this course's content) -> coursekit, cachesim, swrcache; cachesim -> swrcache;
+# coursekit (the generic toolkit) imports none of them: it finds cache_course through an
+# entry point (pyproject.toml), never by an import.
 ALLOWED = {
     "swrcache": set(),
     "cachesim": {"swrcache"},
-    "coursekit": {"swrcache", "cachesim"},
+    "coursekit": set(),
+    "cache_course": {"coursekit", "cachesim", "swrcache"},
 }
 
 
@@ -40,6 +43,30 @@ def test_dependencies_point_one_way(package):
         if bad:
             offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
     assert not offenders, f"{package} must not depend on {sorted(forbidden)}: " + "; ".join(offenders)
+
+
+def test_coursekit_names_no_course_even_in_strings():
+    """No `importlib.import_module("cache_course…")` either: the content arrives by entry point."""
+    offenders = [str(p.relative_to(ROOT)) for p in sorted((LIB / "coursekit").rglob("*.py"))
+                 if re.search(r"[\"']cache_course[.\"']", p.read_text())]
+    assert not offenders, offenders
+
+
+def test_content_is_registered_by_entry_point():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"]["coursekit.content"] == {"cache_course": "cache_course"}
+    from coursekit.questions import entry_points
+
+    assert [ep.value for ep in entry_points()] == ["cache_course"], "run `make env` to install the entry point"
+
+
+def test_content_and_toolkit_files_stay_small():
+    """One question per file where a module grows; no file of the content or the toolkit over 450 lines."""
+    files = sorted((LIB / "cache_course").rglob("*.py")) + sorted((LIB / "coursekit").rglob("*.py"))
+    big = [f"{p.relative_to(ROOT)}: {n} lines" for p in files if (n := len(p.read_text().splitlines())) > 450]
+    assert not big, big
 
 
 def test_swrcache_uses_only_the_standard_library():

@@ -1,7 +1,10 @@
-"""Ready-made experiments the notebooks call.
+"""A ready-made experiment: one hot key whose refresh is slow, three caches side by side.
 
-`hot_key_refresh_demo` is the course's central demonstration: one hot key goes stale under
-steady load while its refresh takes 2 s. Three caches side by side:
+`hot_key_refresh_demo` is the simulator's one-call demonstration of head-of-line blocking (the
+benchmarks time it too): one hot key goes stale under steady load while its refresh takes 2 s.
+Module 03's notebook runs the course's own version of this scenario with the learner's code
+(`cache_course.m03_hol_blocking.run_hol`); both use `HOT_KEY`, the hottest user of a Zipf
+workload (`Workload(...).key_names[0]`). Three caches side by side:
 
 - naive: every miss loads, so the database sees one query per waiting caller;
 - singleflight: one coalesced load, but every caller waits behind it (p99 near 2 s);
@@ -31,7 +34,8 @@ from .workload import Workload
 
 __all__ = ["HotKeyDemo", "hot_key_refresh_demo", "HOT_KEY"]
 
-HOT_KEY = "session:hot"
+#: The hot user: the first (most popular) key of a `Workload`, and module 03's slow session.
+HOT_KEY = "user:0"
 
 
 @dataclass

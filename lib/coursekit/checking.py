@@ -26,20 +26,20 @@ False
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
-from .display import COLORS, Box, Renderable, esc, show
-from .progress import ProgressStore, ProgressView, find_repo_root, progress_view
+from .check_report import CheckReport, CheckResult, Status
+from .display import Box, Renderable, show
+from .progress_store import ProgressStore, ProgressView, progress_view
 from .questions import Mismatch, Module, NotAttempted, Question, check_name, find_question, load_module, short_repr
-from .rubric import Feedback
 from .rubrics import get_rubric
+from .solutions import reference_answer, solutions_dir
 
 __all__ = [
     "CheckReport",
@@ -56,7 +56,6 @@ __all__ = [
     "start",
 ]
 
-Status = Literal["passed", "failed", "error", "not_attempted", "answered", "unknown"]
 STUB_MARKERS = ("YOUR ANSWER HERE", "YOUR CODE HERE", "raise NotImplementedError")
 
 
@@ -68,7 +67,8 @@ class Session:
     """What this kernel remembers: the started module, passes, and hint tiers seen."""
 
     module_id: str | None = None
-    passed: set[tuple[str, str]] = field(default_factory=set)
+    passed: set[tuple[str, str]] = field(default_factory=set)  # whose latest check passed
+    checked: set[tuple[str, str]] = field(default_factory=set)  # checked at least once in this kernel
     hint_tiers: dict[tuple[str, str], int] = field(default_factory=dict)
     store: ProgressStore = field(default_factory=ProgressStore)
 
@@ -141,121 +141,6 @@ def _where(tb: TracebackType | None) -> str | None:
 def _first_line(exc: BaseException, limit: int = 200) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# ----------------------------------------------------------------------------- reports
-
-
-@dataclass
-class CheckResult:
-    """The outcome of one named check."""
-
-    name: str
-    status: Literal["passed", "failed", "error", "not_attempted"]
-    message: str = ""
-    advice: str = ""
-    where: str | None = None
-
-
-class CheckReport(Renderable):
-    """What ``check()`` returns: truthy iff the question passed.
-
-    For a reflective question ``status`` is ``"answered"`` and it is truthy when the
-    rubric asks nothing more (necessary, not sufficient: your instructor grades it).
-    """
-
-    def __init__(
-        self,
-        question_id: str,
-        status: Status,
-        *,
-        module: Module | None = None,
-        question: Question | None = None,
-        results: list[CheckResult] | None = None,
-        remaining: int = 0,
-        message: str = "",
-        feedback: list[Feedback] | None = None,
-    ) -> None:
-        self.question_id = question_id
-        self.status = status
-        self.module = module
-        self.question = question
-        self.results = results or []
-        self.remaining = remaining
-        self.message = message
-        self.feedback = feedback or []
-
-    @property
-    def passed(self) -> bool:
-        """Did every check pass (or, for a reflective answer, does the rubric ask nothing more)?"""
-        if self.status == "answered":
-            return bool(self.feedback) and all(f.met for f in self.feedback)
-        return self.status == "passed"
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def __repr__(self) -> str:
-        return f"<CheckReport {self.question_id}: {self.status}>"
-
-    # -- rendering
-    def _heading(self) -> str:
-        title = f"{self.question_id} — {self.question.title}" if self.question else self.question_id
-        n_pass = sum(r.status == "passed" for r in self.results)
-        total = n_pass + (len(self.results) - n_pass) + self.remaining
-        if self.status == "passed":
-            return f"{title}: the check passes" if total == 1 else f"{title}: all {total} checks pass"
-        if self.status in ("failed", "error"):
-            return f"{title}: {n_pass} of {total} checks pass"
-        if self.status == "not_attempted":
-            return f"{title}: not attempted yet"
-        if self.status == "answered":
-            return f"{title}: answered — graded by your instructor"
-        return title
-
-    def _detail(self) -> list[tuple[str, str]]:
-        """(css status, text) lines under the heading."""
-        lines: list[tuple[str, str]] = []
-        if self.message:
-            lines.append(("info", self.message))
-        for r in self.results:
-            if r.status == "passed":
-                lines.append(("passed", f"✓ {r.name}"))
-            elif r.status == "not_attempted":
-                lines.append(("not_attempted", f"○ {r.message}"))
-            else:
-                icon = "✗"
-                text = f"{icon} {r.name}: {r.message}" if r.message else f"{icon} {r.name}"
-                lines.append((r.status, text + (f" {r.advice}" if r.advice else "")))
-            if r.where:
-                lines.append(("info", f"    at {r.where}"))
-        if self.remaining and self.status in ("failed", "error"):
-            word = "check runs" if self.remaining == 1 else "checks run"
-            lines.append(("info", f"· {self.remaining} more {word} once this one passes."))
-        if self.status == "passed":
-            lines.append(("info", f'Want to compare? reveal("{self.question_id}") shows the reference answer.'))
-        elif self.status in ("failed", "error") and self.question is not None and self.question.hints:
-            lines.append(("info", f'Stuck? hint("{self.question_id}")'))
-        return lines
-
-    def text(self) -> str:
-        icon = {"passed": "✓", "answered": "✎", "not_attempted": "○"}.get(self.status, "✗")
-        out = [f"{icon} {self._heading()}"] + [f"  {t}" for _, t in self._detail()]
-        for i, fb in enumerate(self.feedback):
-            if len(self.feedback) > 1:
-                out.append(f"  Reply {i + 1}:")
-            out += ["  " + line for line in fb.text().splitlines()]
-        return "\n".join(out)
-
-    def html(self) -> str:
-        box_status = {"passed": "passed", "answered": "answered", "not_attempted": "not_attempted"}.get(
-            self.status, "failed"
-        )
-        items = [f"<span style='color:{COLORS.get(s, COLORS['info'])}'>{esc(t)}</span>" for s, t in self._detail()]
-        for i, fb in enumerate(self.feedback):
-            prefix = f"<b>Reply {i + 1}</b>" if len(self.feedback) > 1 else ""
-            items.append(prefix + fb.html())
-        return Box(box_status, self._heading(), detail_html=items).html()
 
 
 # ----------------------------------------------------------------------------- the API
@@ -409,12 +294,16 @@ def check(question_id: str, *, ns: dict[str, Any] | None = None, quiet: bool = F
     else:
         mod, q = resolved
         report = _run_reflect(mod, q, namespace) if q.kind == "reflect" else _run_code_checks(mod, q, namespace)
+        key = (mod.id, q.id)
+        session.checked.add(key)
         if report.passed:
-            session.passed.add((mod.id, q.id))
+            session.passed.add(key)
+        else:
+            session.passed.discard(key)  # reveal follows the current answer, not the best one so far
         progress_status = {"passed": "passed", "answered": "answered", "not_attempted": "not_attempted"}.get(
             report.status, "failed"
         )
-        session.store.record(mod.id, q.id, progress_status)
+        session.store.record(mod.id, q.id, progress_status, passed=report.passed)
     return report if quiet else show(report)  # type: ignore[return-value]
 
 
@@ -459,62 +348,8 @@ def hint(question_id: str, tier: int | None = None) -> Renderable:
 # ----------------------------------------------------------------------------- reveal
 
 
-def solutions_dir() -> Path | None:
-    """``$COURSEKIT_SOLUTIONS``, else ``<repo root>/solutions``, if it exists."""
-    env = os.environ.get("COURSEKIT_SOLUTIONS")
-    if env:
-        path = Path(env).expanduser()
-        return path if path.is_dir() else None
-    root = find_repo_root()
-    if root is not None and (root / "solutions").is_dir():
-        return root / "solutions"
-    return None
-
-
-_MARKER_LINES = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-
-
-def reference_answer(module_id: str, question_id: str, directory: Path | None = None) -> str | None:
-    """The source of the solution cell whose nbgrader ``grade_id`` is ``question_id``.
-
-    Looks in ``<solutions>/<module>/<module>.ipynb`` first, then any notebook in that folder.
-    Returns None when there is no solutions folder or no such cell.
-
-    >>> import json, pathlib, tempfile
-    >>> base = pathlib.Path(tempfile.mkdtemp())
-    >>> (base / "01_lru").mkdir()
-    >>> cell = {"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "lru_basic", "solution": True}},
-    ...         "source": ["class LRU:\\n", "    ### BEGIN SOLUTION\\n", "    pass\\n", "    ### END SOLUTION\\n"]}
-    >>> _ = (base / "01_lru" / "01_lru.ipynb").write_text(json.dumps({"cells": [cell]}))
-    >>> print(reference_answer("01_lru", "lru_basic", base))
-    class LRU:
-        pass
-    >>> reference_answer("01_lru", "other", base) is None
-    True
-    """
-    base = directory or solutions_dir()
-    if base is None or not (base / module_id).is_dir():
-        return None
-    first = base / module_id / f"{module_id}.ipynb"
-    notebooks = [first] if first.is_file() else []
-    notebooks += [p for p in sorted((base / module_id).glob("*.ipynb")) if p != first]
-    for path in notebooks:
-        try:
-            nb = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        for cell in nb.get("cells", []):
-            meta = (cell.get("metadata") or {}).get("nbgrader") or {}
-            if meta.get("grade_id") == question_id and meta.get("solution"):
-                src = cell.get("source", "")
-                src = "".join(src) if isinstance(src, list) else str(src)
-                lines = [ln for ln in src.splitlines() if ln.strip() not in _MARKER_LINES]
-                return "\n".join(lines).strip("\n")
-    return None
-
-
 def reveal(question_id: str) -> Renderable:
-    """Show the reference answer — only after ``check()`` passed for it in this kernel.
+    """Show the reference answer — only while the latest ``check()`` of it in this kernel passes.
 
     >>> from coursekit.questions import Module, Question, use_registry
     >>> with use_registry([Module(id="93_demo", title="Demo", questions=[Question(id="r", title="R")])]):
@@ -526,11 +361,16 @@ def reveal(question_id: str) -> Renderable:
     if isinstance(resolved, str):
         return show(Box("error", resolved))
     mod, q = resolved
-    if (mod.id, q.id) not in session.passed:
-        earlier = session.store.status(mod.id, q.id) in ("passed", "answered")
+    key = (mod.id, q.id)
+    if key not in session.passed:
+        earlier = session.store.passed_before(mod.id, q.id)
         what = "your answer meets the checklist" if q.kind == "reflect" else "your check passes"
         lines = [f'The reference answer unlocks once {what}: run check("{q.id}") first.']
-        if earlier:
+        if key in session.checked:
+            lines = [f'Your latest check("{q.id}") does not pass yet; the reference answer unlocks once {what}.']
+            if q.hints:
+                lines.append(f'Stuck? hint("{q.id}") gives a nudge without giving it away.')
+        elif earlier:
             lines = [f'You passed this before; run check("{q.id}") again in this kernel to unlock it.']
         elif q.hints:
             lines.append(f'Stuck? hint("{q.id}") gives a nudge without giving it away.')

@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "progress":
-        from coursekit.progress import print_progress
+        from coursekit.progress_store import print_progress
 
         try:
             return print_progress()

@@ -1,8 +1,12 @@
 """Question registry types: what a module's questions are and how they are checked.
 
-A course module's registry (``coursekit/modules/m01_lru.py`` and friends) defines::
+A course's content package (this course: ``cache_course``, one file or subpackage per
+module) defines each module as::
 
-    MODULE = Module(id="01_lru", title="An O(1) LRU cache", questions=[...])
+    QUESTIONS = [Question(...), ...]
+    MODULE = Module(id="01_lru", title="An O(1) LRU cache", questions=QUESTIONS)
+
+and announces its modules to coursekit through an entry point (see "registry" below).
 
 A *check* is a plain function ``def check_fn(ns: dict) -> None`` that looks at the
 learner's namespace and raises :class:`Mismatch` (or ``AssertionError``) when the
@@ -19,8 +23,6 @@ learner's code does not do what the question asks. Use :func:`expect` and
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 import warnings
 from contextlib import contextmanager
@@ -39,7 +41,9 @@ __all__ = [
     "expect_true",
     "find_question",
     "load_module",
+    "providers",
     "register_module",
+    "reload_providers",
     "use_registry",
 ]
 
@@ -206,15 +210,23 @@ class Module:
 
 
 # --------------------------------------------------------------------------- registry
+#
+# coursekit imports no course: a content package announces itself with an entry point in the
+# group ``coursekit.content`` (this course's is declared in pyproject.toml).
+# The entry point names an object (usually the package) with ``MODULES`` (a sequence of
+# :class:`Module`) and, optionally, ``RUBRICS`` (a sequence of rubrics for
+# :func:`coursekit.rubrics.get_rubric`). Providers load on first use, not at import.
+
+ENTRY_POINT_GROUP = "coursekit.content"
 
 _registered: dict[str, Module] = {}
 _broken_warned: set[str] = set()
-_scan_package = True
-PACKAGE = "coursekit.modules"
+_use_providers = True
+_loaded: list[Any] | None = None  # provider objects, once loaded
 
 
 def register_module(module: Module) -> Module:
-    """Register a module explicitly (tests, or a registry outside ``coursekit.modules``).
+    """Register a module explicitly (tests, or a course without an entry point).
 
     >>> with use_registry([]):
     ...     _ = register_module(Module(id="98_x", title="X"))
@@ -227,83 +239,74 @@ def register_module(module: Module) -> Module:
 
 @contextmanager
 def use_registry(modules: Sequence[Module]) -> Iterator[None]:
-    """Use exactly ``modules`` (no package scan) inside the ``with`` block; for tests.
+    """Use exactly ``modules`` (no content providers) inside the ``with`` block; for tests.
 
     >>> with use_registry([Module(id="97_y", title="Y")]):
     ...     [m.id for m in all_modules()]
     ['97_y']
     """
-    global _scan_package
-    saved, saved_scan = dict(_registered), _scan_package
+    global _use_providers
+    saved, saved_use = dict(_registered), _use_providers
     _registered.clear()
     _registered.update({m.id: m for m in modules})
-    _scan_package = False
+    _use_providers = False
     try:
         yield
     finally:
         _registered.clear()
         _registered.update(saved)
-        _scan_package = saved_scan
-
-
-def _candidate_names(module_id: str) -> list[str]:
-    """Python module names a module id may live in: ``01_lru`` → ``m01_lru``, ``01_lru``."""
-    safe = re.sub(r"\W", "_", module_id)
-    return [f"m{safe}", safe, f"m_{safe}"]
+        _use_providers = saved_use
 
 
 def _warn_broken(name: str, exc: BaseException) -> None:
-    """Warn once per registry file that fails to import (an authoring bug, not the learner's)."""
+    """Warn once per content provider that fails to load (an authoring bug, not the learner's)."""
     if name not in _broken_warned:
         _broken_warned.add(name)
         warnings.warn(f"coursekit: could not load {name}: {exc}", RuntimeWarning, stacklevel=3)
 
 
-def _module_from(pymod: Any) -> Module | None:
-    mod = getattr(pymod, "MODULE", None)
-    return mod if isinstance(mod, Module) else None
+def entry_points() -> list[Any]:
+    """The installed ``coursekit.content`` entry points (sorted by name)."""
+    from importlib.metadata import entry_points as _entry_points
+
+    return sorted(_entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 
-def _package_modules() -> dict[str, Module]:
-    """Every ``MODULE`` found in ``coursekit.modules`` (a broken file is skipped with a warning)."""
+def providers() -> list[Any]:
+    """Every content provider, loaded once; a broken one is skipped with a warning."""
+    global _loaded
+    if _loaded is None:
+        loaded = []
+        for ep in entry_points():
+            try:
+                loaded.append(ep.load())
+            except Exception as exc:  # another package's bug must not hide this course
+                _warn_broken(f"{ep.name} ({ep.value})", exc)
+        _loaded = loaded
+    return list(_loaded)
+
+
+def reload_providers() -> None:
+    """Forget the loaded providers (after installing a content package, or in tests)."""
+    global _loaded
+    _loaded = None
+
+
+def _provided_modules() -> dict[str, Module]:
+    """The providers' modules (none inside :func:`use_registry`)."""
     found: dict[str, Module] = {}
-    if not _scan_package:
+    if not _use_providers:
         return found
-    try:
-        package = importlib.import_module(PACKAGE)
-    except ImportError:
-        return found
-    for attr in ("REGISTRY", "MODULES"):  # {id: Module} or {id: "python_module_name"}
-        mapping = getattr(package, attr, None)
-        if not isinstance(mapping, dict):
-            continue
-        for value in mapping.values():
-            if isinstance(value, str):
-                try:
-                    value = _module_from(importlib.import_module(f"{PACKAGE}.{value}"))
-                except Exception as exc:
-                    _warn_broken(f"{PACKAGE}.{value}", exc)
-                    continue
-            if isinstance(value, Module):
-                found.setdefault(value.id, value)
-    for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
-        if info.name.startswith("_"):
-            continue
-        try:
-            pymod = importlib.import_module(f"{PACKAGE}.{info.name}")
-        except Exception as exc:  # another module's bug must not hide this one
-            _warn_broken(f"{PACKAGE}.{info.name}", exc)
-            continue
-        mod = _module_from(pymod)
-        if mod is not None:
-            found.setdefault(mod.id, mod)
+    for provider in providers():
+        for mod in getattr(provider, "MODULES", ()) or ():
+            if isinstance(mod, Module):
+                found.setdefault(mod.id, mod)
     return found
 
 
 def load_module(module_id: str) -> Module:
-    """Find a module by id: registered ones first, then ``coursekit.modules``.
+    """Find a module by id: registered ones first, then the content providers.
 
-    Tries ``coursekit.modules.m<id>`` (``01_lru`` → ``m01_lru``) before scanning the package.
     Raises ``KeyError`` with the known ids when there is no such module.
 
     >>> with use_registry([Module(id="96_z", title="Z")]):
@@ -312,25 +315,16 @@ def load_module(module_id: str) -> Module:
     """
     if module_id in _registered:
         return _registered[module_id]
-    if _scan_package:
-        for name in _candidate_names(module_id):
-            try:
-                pymod = importlib.import_module(f"{PACKAGE}.{name}")
-            except ImportError:
-                continue
-            mod = _module_from(pymod)
-            if mod is not None and mod.id == module_id:
-                return mod
-        found = _package_modules()
-        if module_id in found:
-            return found[module_id]
+    found = _provided_modules()
+    if module_id in found:
+        return found[module_id]
     known = ", ".join(m.id for m in all_modules()) or "none"
     raise KeyError(f"No course module {module_id!r} (known: {known})")
 
 
 def all_modules() -> list[Module]:
     """Every known module, sorted by id (so ``00_…`` comes before ``01_…``)."""
-    found = _package_modules()
+    found = _provided_modules()
     found.update(_registered)
     return [found[k] for k in sorted(found)]
 

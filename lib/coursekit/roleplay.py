@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence, TextIO
 
 from .display import esc, in_kernel
-from .rubric import Feedback
+from .rubric_engine import Feedback
 from .rubrics import get_rubric
 
 __all__ = ["Curveball", "DEFAULT_PAUSE", "HARSH_REVIEW", "PAGER_ALERT", "Roleplay"]

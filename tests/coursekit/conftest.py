@@ -8,7 +8,7 @@ import pytest
 from ck_fakes import FAKE, OTHER
 
 from coursekit import checking
-from coursekit.progress import ProgressStore
+from coursekit.progress_store import ProgressStore
 from coursekit.questions import use_registry
 
 

@@ -1,4 +1,4 @@
-"""Run the doctest examples of every coursekit module this area owns."""
+"""Run the doctest examples of every coursekit (and course content) module this area owns."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["questions", "display", "progress", "rubric", "rubrics", "checking", "roleplay"]
+MODULES = ["coursekit.questions", "coursekit.display", "coursekit.progress_store", "coursekit.rubric_engine",
+           "coursekit.rubrics", "coursekit.checking", "coursekit.roleplay", "cache_course.lab", "cache_course.rubrics"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -18,7 +19,7 @@ def test_doctests(name, tmp_path, monkeypatch):
     from coursekit import checking
 
     checking.reset_session()
-    module = importlib.import_module(f"coursekit.{name}")
+    module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     checking.reset_session()
     assert result.attempted > 0

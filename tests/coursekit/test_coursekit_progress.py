@@ -13,8 +13,8 @@ from ck_fakes import GOOD_LRU, run_cell
 
 import coursekit
 from coursekit import check, checking, progress
-from coursekit import progress as progress_mod  # the callable also exposes the module's names
-from coursekit.progress import ProgressStore, find_repo_root, print_progress, progress_path
+from coursekit import progress_store as progress_mod  # the module; `coursekit.progress` is the function
+from coursekit.progress_store import ProgressStore, find_repo_root, print_progress, progress_path
 
 
 def test_path_order(tmp_path, monkeypatch):
@@ -45,7 +45,7 @@ def test_unwritable_location_warns_once_and_never_raises(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     store = ProgressStore(blocker / "sub" / "p.json")
-    monkeypatch.setattr(sys.modules["coursekit.progress"], "_warned", False)
+    monkeypatch.setattr(sys.modules["coursekit.progress_store"], "_warned", False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         store.record("01_lru", "a", "passed")
@@ -57,7 +57,7 @@ def test_unwritable_location_warns_once_and_never_raises(tmp_path, monkeypatch):
 def test_corrupt_file_reads_as_empty_and_is_repaired(tmp_path, monkeypatch):
     path = tmp_path / "p.json"
     path.write_text("{not json")
-    monkeypatch.setattr(sys.modules["coursekit.progress"], "_warned", False)
+    monkeypatch.setattr(sys.modules["coursekit.progress_store"], "_warned", False)
     store = ProgressStore(path)
     with pytest.warns(RuntimeWarning, match="could not read"):
         assert store.load() == {}
@@ -97,7 +97,18 @@ def test_progress_views_after_real_checks(course, capsys):
     assert print_progress(stream=buf) == 0
     assert buf.getvalue().strip() == out.strip()
     assert progress_mod.print_progress is print_progress
-    assert coursekit.progress.print_progress is print_progress
+
+
+def test_progress_has_one_meaning():
+    """`from coursekit import progress; progress()` is the function; the store is another module."""
+    import importlib
+
+    assert callable(coursekit.progress) and coursekit.progress is checking.progress
+    assert not isinstance(coursekit.progress, type(sys))
+    importlib.import_module("coursekit.progress_store")
+    assert coursekit.progress is checking.progress  # importing the store does not shadow the function
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("coursekit.progress")
 
 
 def test_all_done_summary(course):

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.rubric import Avoids, Mentions, NotRepetitive, NotStuffed, Prose, WordCount, analyse, is_negated
-from coursekit.rubrics import RUBRICS, get_rubric
+from coursekit.rubric_engine import Avoids, Mentions, NotRepetitive, NotStuffed, Prose, WordCount, analyse, is_negated
+from coursekit.rubrics import all_rubrics, get_rubric
+
+RUBRICS = all_rubrics()  # the course's, found through the coursekit.content entry point
 
 ROOT_TESTS = Path(__file__).resolve().parent.parent
 
@@ -344,7 +346,8 @@ def test_every_rule_is_broken_by_some_bad_or_gamed_example(name):
     import yaml
 
     rubric = get_rubric(name)
-    labelled = yaml.safe_load((ROOT_TESTS / "rubrics" / "labelled" / f"{name}.yml").read_text())
+    path = ROOT_TESTS / "rubrics" / "labelled" / f"{name}.yml"  # tests/rubrics/ (the calibration sets)
+    labelled = yaml.safe_load(path.read_text()) if path.exists() else {"bad": [], "gamed": []}
     texts = [*BAD_AND_GAMED[name], *labelled["bad"], *labelled["gamed"]]
     broken = set().union(*(set(rubric.evaluate(t).unmet) for t in texts))
     assert {r.id for r in rubric.rules} <= broken

@@ -39,7 +39,9 @@ def _modules() -> list[str]:
 FIFO_CACHE = (ROOT / "tests" / "answers" / "lru_fifo.py").read_text()
 
 
-SCANNING_CACHE = (ROOT / "tests" / "answers" / "lru_items_scan.py").read_text()
+# passes the visible check (it scans only past 1,000 entries), fails the hidden O(1) test; an LRU
+# that always scans (lru_items_scan.py) now fails the visible check too (issue 11, item 2)
+SCANNING_CACHE = (ROOT / "tests" / "answers" / "lru_scan_past_1000.py").read_text()
 
 
 def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):

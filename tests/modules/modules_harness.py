@@ -44,8 +44,11 @@ class Outcome:
     visible_passed: bool  # check(question) on the namespace, before the test cell ran
 
 
-def run_question(module_id: str, question_id: str, answer: str | None = None) -> Outcome:
-    """Execute the module's code cells up to `test_<question_id>`; swap in `answer` if given."""
+def run_question(module_id: str, question_id: str, answer: str | None = None,
+                 others: dict[str, str] | None = None) -> Outcome:
+    """Execute the module's code cells up to `test_<question_id>`; swap in `answer` if given,
+    and `others[grade_id]` for the answer cells of other questions."""
+    others = dict(others or {})
     cells = code_cells(module_id)
     ids = [gid for gid, _ in cells]
     assert question_id in ids and f"test_{question_id}" in ids, (module_id, question_id, ids)
@@ -62,6 +65,8 @@ def run_question(module_id: str, question_id: str, answer: str | None = None) ->
             return Outcome(ns, None, visible)
         if gid == question_id and answer is not None:
             src = textwrap.dedent(answer)
+        elif gid in others:
+            src = textwrap.dedent(others[gid])
         if gid is None or (gid.startswith("test_") and gid != f"test_{question_id}"):
             continue  # demos, the learner's check cells and other questions' tests: not needed here
         exec(compile(src, f"<{module_id}:{gid or 'cell'}>", "exec"), ns)

@@ -177,8 +177,9 @@ class _StubCache:
 
 
 def test_demos_refuse_starter_code_and_say_what_to_finish():
-    from coursekit.modules import m02_stampede as m02
-    from coursekit.modules import m03_hol_blocking as m03
+    from cache_course import lab
+    from cache_course import m02_stampede as m02
+    from cache_course import m03_hol_blocking as m03
 
     with pytest.raises(NotImplementedError, match=r"simulated requests failed with NotImplementedError: the code"):
         m03.run_hol(_StubCache, seed=1)
@@ -193,4 +194,4 @@ def test_demos_refuse_starter_code_and_say_what_to_finish():
     with pytest.raises(NotImplementedError, match=r"`_StubGate.run` still raises"):
         m03.SlottedCache(None, ttl=1.0, stale_ttl=1.0, slots=_StubGate())
     # the course's own "no guards" stand-ins are not starter code
-    assert m02.still_starter_code(_no_backoff) == [] and m02.still_starter_code(m03.WaitingCache) == []
+    assert lab.still_starter_code(_no_backoff) == [] and lab.still_starter_code(m03.WaitingCache) == []

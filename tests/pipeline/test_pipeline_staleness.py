@@ -69,7 +69,7 @@ def test_every_module_is_built_and_registered():
 
     assert build.MODULES == sorted(build.MODULES) and build.MODULES[:2] == ["00_orientation", "01_lru"]
     for module_id in build.MODULES:
-        assert load_module(module_id).id == module_id, f"no registry coursekit/modules/m{module_id}.py"
+        assert load_module(module_id).id == module_id, f"no module {module_id!r} in the course content (lib/cache_course, found by entry point)"
         assert committed("exercises", module_id).exists(), f"exercises/{module_id} is missing: run make build"
 
 

@@ -33,7 +33,14 @@ class _Guard:
                 _importlib.import_module(name)
             except Exception:  # noqa: BLE001 - the test cell will report it
                 continue
-        loaded = [n for n in list(_sys.modules) if n == "coursekit" or n.startswith("coursekit.")]
+        from importlib.metadata import entry_points as _eps  # the course's content: hidden tests call it
+        roots = {"coursekit"} | {ep.value.split(":")[0].split(".")[0] for ep in _eps(group="coursekit.content")}
+        for name in sorted(roots):
+            try:
+                _importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the test cell will report it
+                continue
+        loaded = [n for n in list(_sys.modules) if n.split(".")[0] in roots]
         self.snapshot_modules(["builtins"] + list(modules) + loaded)
         cls = type(self.ip)
         self.shell_snap = {m: getattr(cls, m, None) for m in self._SHELL_METHODS}

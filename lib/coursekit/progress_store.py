@@ -10,7 +10,8 @@ Where the file lives (first that applies):
 Writes are atomic (temporary file + ``os.replace``) and never raise: an unwritable
 disk costs the learner one warning, not a failed cell.
 
-Run ``python -m coursekit.progress`` for the terminal view.
+Run ``python -m coursekit.progress_store`` (or ``coursekit progress``) for the terminal view.
+The notebook's ``progress()`` is :func:`coursekit.checking.progress`.
 
 >>> import os, tempfile
 >>> os.environ["COURSEKIT_PROGRESS"] = os.path.join(tempfile.mkdtemp(), "p.json")
@@ -129,12 +130,18 @@ class ProgressStore:
         """The recorded status, ``"not_attempted"`` when nothing is recorded."""
         return self.load().get(module_id, {}).get(question_id, {}).get("status", "not_attempted")
 
-    def record(self, module_id: str, question_id: str, status: str) -> None:
+    def passed_before(self, module_id: str, question_id: str) -> bool:
+        """Did a check of this question ever pass (for a written answer: meet its rubric)?"""
+        entry = self.load().get(module_id, {}).get(question_id, {})
+        return bool(entry.get("passed_before")) or entry.get("status") == "passed"
+
+    def record(self, module_id: str, question_id: str, status: str, *, passed: bool | None = None) -> None:
         """Record a check's outcome. Never raises.
 
         ``not_attempted`` never overwrites ``passed``/``answered`` (a restarted kernel
         has simply lost its variables); ``failed`` after ``passed`` is kept, with
-        ``passed_before`` set.
+        ``passed_before`` set. ``passed=True`` marks a pass whose status does not say so
+        (a written answer is ``answered`` whether or not it meets its rubric).
         """
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
@@ -145,7 +152,8 @@ class ProgressStore:
             return
         new = {
             "status": status,
-            "passed_before": bool(entry.get("passed_before")) or old == "passed" or status == "passed",
+            "passed_before": (bool(entry.get("passed_before")) or old == "passed" or status == "passed"
+                              or bool(passed)),
             "updated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
         data[module_id][question_id] = new

@@ -1,0 +1,22 @@
+"""Cache Under Pressure's content: one module (or subpackage) per course module, and its rubrics.
+
+coursekit finds this package through the entry point ``coursekit.content`` (pyproject.toml)
+and reads :data:`MODULES` and :data:`RUBRICS`; coursekit itself imports no course.
+
+* :mod:`cache_course.lab` — the lab-bench scaffolding every module shares;
+* :mod:`cache_course.m00_orientation` … :mod:`cache_course.m03_hol_blocking` — each question
+  once: assertion helpers (seeded), visible checks, hints; each ends with ``QUESTIONS``;
+* :mod:`cache_course.rubrics` — ``wip_pr``, ``review_reply``, ``apology``.
+
+See ``docs/authoring.md`` to add a question.
+"""
+
+from __future__ import annotations
+
+from . import m00_orientation, m01_lru, m02_stampede, m03_hol_blocking
+from .rubrics import RUBRICS
+
+#: The course's modules, in order.
+MODULES = [m00_orientation.MODULE, m01_lru.MODULE, m02_stampede.MODULE, m03_hol_blocking.MODULE]
+
+__all__ = ["MODULES", "RUBRICS"]

@@ -1,0 +1,294 @@
+"""Module 03's lab bench: the scenarios (a hot key whose refresh takes 2 s; a database outage
+mid-run; a cold start with critical users) and the small caches that wire the learner's pieces
+together (`WaitingCache`, `SlottedCache`, `ResilientCache`, `GatedCache`). The notebook, its
+visible checks and its hidden tests all use these, so editing a notebook cell cannot change
+what a learner is graded against. The caches share `cache_course.lab.LabCache`'s entries,
+`put` and `_load`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Callable
+
+from cachesim.scenarios import HOT_KEY
+
+from ..lab import LabCache, Prefilled, require_finished, require_no_stub_errors, show_source
+
+__all__ = [
+    "HOT_KEY", "OUTAGE_AT", "OUTAGE_SECONDS", "REFRESH_SECONDS", "STALE_TTL", "TTL", "GatedCache",
+    "ResilientCache", "SlottedCache", "WaitingCache", "coldstart_database", "coldstart_workload", "hol_database",
+    "hol_workload", "outage_database", "outage_verdict", "outage_workload", "run_coldstart", "run_hol",
+    "run_outage", "show_source",
+]
+
+#: `HOT_KEY` (the hot user, `cachesim.scenarios.HOT_KEY`) is the hottest key of `hol_workload`;
+#: its session takes `REFRESH_SECONDS` to load (a slow join, a cold shard...).
+REFRESH_SECONDS = 2.0
+TTL = 1.0
+STALE_TTL = 30.0
+
+
+def hol_workload(seed: int):
+    """6 s at 500 requests/s over 20 users; `HOT_KEY` gets about a third of them."""
+    from cachesim import Workload
+
+    return Workload(duration=6.0, rate=500, keys=20, zipf_s=1.1, seed=seed)
+
+
+def hol_database(seed: int):
+    """About 20 ms per query, except `HOT_KEY`: 2 s."""
+    from cachesim import Fixed, LogNormal, SimulatedDatabase
+
+    return SimulatedDatabase(latency=LogNormal(0.02, 0.3), key_latency={HOT_KEY: Fixed(REFRESH_SECONDS)}, seed=seed)
+
+
+def run_hol(make_cache: Callable, seed: int, *, name: str | None = None, threshold: float | None = None):
+    """Simulate the slow-refresh scenario; every session is cached (version 0) at t=0."""
+    from cachesim import simulate
+
+    workload = hol_workload(seed)
+    return require_no_stub_errors(simulate(
+        workload,
+        lambda load: Prefilled(make_cache(load)),
+        database=hol_database(seed),
+        warm=workload.key_names,
+        name=name,
+        threshold=threshold,
+        progress=False,
+    ))
+
+
+class WaitingCache(LabCache):
+    """The PR as the blunt reviewer read it: coalesced loads (singleflight), and when an entry
+    expires every caller waits for the one refresh."""
+
+    def __init__(self, loader: Callable, *, ttl: float) -> None:
+        from swrcache import Singleflight
+
+        super().__init__(loader, ttl=ttl)
+        self._flight = Singleflight()
+
+    async def get(self, key):
+        hit = self.age(key)
+        if hit is not None and hit[1] < self.ttl:
+            return hit[0]
+        return await self._flight.do(key, lambda: self._load(key))
+
+
+class SlottedCache(LabCache):
+    """Stale-while-revalidate *without* singleflight: every stale read asks `slots` to start a
+    background refresh (`slots.run(key, refresh)`), and `slots` decides. With `slots=None` every
+    stale read refreshes: the herd comes back, in the background."""
+
+    def __init__(self, loader, *, ttl, stale_ttl, slots):
+        if slots is not None:
+            require_finished(slots)  # a stub's failed background refreshes would look like "0 calls"
+        super().__init__(loader, ttl=ttl, stale_ttl=stale_ttl)
+        self.slots = slots
+        self._background: set = set()
+
+    def _done(self, task) -> None:
+        self._background.discard(task)
+        if not task.cancelled():
+            task.exception()  # a failed background refresh leaves the stale value; nothing to log
+
+    async def get(self, key):
+        hit = self.age(key)
+        if hit is not None and hit[1] < self.ttl:
+            return hit[0]
+        if hit is not None and hit[1] < self.ttl + self.stale_ttl:
+            refresh = self._load(key) if self.slots is None else self.slots.run(key, lambda: self._load(key))
+            task = asyncio.ensure_future(refresh)
+            self._background.add(task)
+            task.add_done_callback(self._done)
+            return hit[0]
+        return await self._load(key)
+
+
+# -- the outage curveball ---------------------------------------------------------------
+
+OUTAGE_AT = 3.0
+OUTAGE_SECONDS = 4.0
+
+
+def outage_workload(seed: int):
+    """12 s at 300 requests/s over 10 users."""
+    from cachesim import Workload
+
+    return Workload(duration=12.0, rate=300, keys=10, zipf_s=1.1, seed=seed)
+
+
+def outage_database(seed: int, kind: str = "outage"):
+    """About 20 ms per query; from 3 s to 7 s the database is down ("outage") or 100x slower ("slow")."""
+    from cachesim import LogNormal, SimulatedDatabase, outage, slowdown
+
+    fault = (outage(OUTAGE_AT, OUTAGE_SECONDS) if kind == "outage"
+             else slowdown(OUTAGE_AT, OUTAGE_SECONDS, factor=100))
+    return SimulatedDatabase(latency=LogNormal(0.02, 0.3), faults=[fault], seed=seed)
+
+
+class ResilientCache(LabCache):
+    """Stale-while-revalidate with a wait threshold, where every database call goes through a
+    circuit breaker (which also enforces the call timeout) and a key whose refresh failed is
+    not retried before a jittered, exponentially growing delay.
+
+    `breaker` is your `CircuitBreaker`; `delay(attempt)` returns seconds to wait after the
+    `attempt`-th consecutive failure (0-based), e.g. your `backoff` with base/cap/rng fixed.
+    Entries, `put` and `_now` come from the lab bench's `LabCache`.
+    """
+
+    def __init__(self, loader, *, ttl, stale_ttl, wait_threshold, breaker, delay):
+        super().__init__(loader, ttl=ttl, stale_ttl=stale_ttl)
+        self.wait_threshold, self.breaker, self.delay = wait_threshold, breaker, delay
+        self._refreshing = {}  # key -> the refresh task in flight
+        self._failures = {}  # key -> consecutive failed refreshes
+        self._retry_at = {}  # key -> no refresh attempt before this time
+
+    async def _refresh(self, key):
+        try:
+            value = await self.breaker.call(lambda: self.loader(key))
+        except Exception:
+            failures = self._failures.get(key, 0)
+            self._failures[key] = failures + 1
+            self._retry_at[key] = self._now() + self.delay(failures)
+            raise
+        self._failures.pop(key, None)
+        self._retry_at.pop(key, None)
+        self.put(key, value)
+        return value
+
+    def _start_refresh(self, key):
+        task = self._refreshing.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._refresh(key))
+            self._refreshing[key] = task
+
+            def done(t, key=key):
+                if self._refreshing.get(key) is t:
+                    del self._refreshing[key]
+                if not t.cancelled():
+                    t.exception()  # failures are handled by the callers (stale) and _retry_at
+
+            task.add_done_callback(done)
+        return task
+
+    async def get(self, key):
+        hit = self.age(key)
+        if hit is not None:
+            value, age = hit
+            if age < self.ttl:
+                return value
+            if age < self.ttl + self.stale_ttl:
+                if self._now() < self._retry_at.get(key, float("-inf")):
+                    return value  # backing off: don't knock on a failing database
+                try:
+                    return await asyncio.wait_for(asyncio.shield(self._start_refresh(key)), self.wait_threshold)
+                except Exception:  # timed out waiting, or the refresh failed: stale it is
+                    return value
+        return await asyncio.shield(self._start_refresh(key))
+
+
+def run_outage(make_breaker: Callable, backoff: Callable, seed: int, *, kind: str = "outage",
+               wait_threshold: float = 0.1, name: str | None = None):
+    """The curveball: the database goes down (or 100x slow) from 3 s to 7 s of a 12 s run.
+
+    Returns `(result, cache, breaker)`. The cache is a `ResilientCache` with ttl 1 s, a 30 s
+    stale window, `make_breaker()` and `backoff(attempt, base=0.1, cap=2.0, rng=...)`.
+    """
+    from cachesim import simulate
+
+    require_finished(make_breaker(), backoff)  # a stub breaker would just look like a quiet outage
+    rng = random.Random(seed)
+    made: list = []
+
+    def factory(load):
+        breaker = make_breaker()
+        cache = ResilientCache(load, ttl=TTL, stale_ttl=STALE_TTL, wait_threshold=wait_threshold, breaker=breaker,
+                               delay=lambda attempt: backoff(attempt, base=0.1, cap=2.0, rng=rng))
+        made.append((cache, breaker))
+        return Prefilled(cache)
+
+    workload = outage_workload(seed)
+    result = simulate(workload, factory, database=outage_database(seed, kind), warm=workload.key_names,
+                      name=name, threshold=wait_threshold, progress=False)
+    cache, breaker = made[-1]
+    return result, cache, breaker
+
+
+def outage_verdict(result, cache, breaker) -> dict:
+    """What the curveball must show, as numbers: errors served, breaker opens, DB calls during
+    the outage, the breaker's final state, and how long before the end entries were last stored."""
+    import numpy as np
+
+    q = np.asarray(result.db_query_times)
+    during = int(((q >= OUTAGE_AT) & (q < OUTAGE_AT + OUTAGE_SECONDS)).sum())
+    end = OUTAGE_AT + OUTAGE_SECONDS
+    t0 = 0.0  # prewarm only puts entries, so traffic starts at virtual time 0
+    stored_after = [stored - t0 >= end for stored, _ in cache._entries.values()]
+    return {
+        "errors_served": int(result.error_count),
+        "breaker_opens": int(getattr(breaker, "opens", 0)),
+        "db_calls_during_outage": during,
+        "breaker_state_at_end": getattr(breaker, "state", None),
+        "entries_refreshed_after_outage": int(sum(stored_after)),
+        "entries": len(stored_after),
+    }
+
+
+# -- priority for critical users ---------------------------------------------------------
+
+
+def coldstart_workload(seed: int):
+    """A deploy just emptied the cache: 4 s at 1,000 requests/s over 400 users, 10% critical."""
+    from cachesim import Workload
+
+    return Workload(duration=4.0, rate=1000, keys=400, zipf_s=0.8, critical_fraction=0.1, seed=seed)
+
+
+def coldstart_database(seed: int):
+    from cachesim import LogNormal, SimulatedDatabase
+
+    return SimulatedDatabase(latency=LogNormal(0.05, 0.3), seed=seed)
+
+
+class GatedCache(LabCache):
+    """Coalesced loads that run through `gate.run(load, critical=...)`: the service's global
+    refresh budget. Keys in `critical_keys` ask for priority. Entries and `put` come from the
+    lab bench's `LabCache`."""
+
+    def __init__(self, loader, *, ttl, gate, critical_keys):
+        from swrcache import Singleflight
+
+        super().__init__(loader, ttl=ttl)
+        self.gate = gate
+        self.critical_keys = frozenset(critical_keys)
+        self._flight = Singleflight()
+
+    async def _load(self, key):
+        value = await self.gate.run(lambda: self.loader(key), critical=key in self.critical_keys)
+        self.put(key, value)
+        return value
+
+    async def get(self, key):
+        hit = self.age(key)
+        if hit is not None and hit[1] < self.ttl:
+            return hit[0]
+        return await self._flight.do(key, lambda: self._load(key))
+
+
+def run_coldstart(make_gate: Callable, seed: int, *, prioritise: bool = True, name: str | None = None):
+    """Cold start through a refresh budget. `prioritise=False` marks nobody critical (plain FIFO)."""
+    from cachesim import simulate
+
+    workload = coldstart_workload(seed)
+    critical = workload.critical_keys() if prioritise else []
+    require_finished(make_gate())
+    return require_no_stub_errors(simulate(
+        workload,
+        lambda load: GatedCache(load, ttl=60.0, gate=make_gate(), critical_keys=critical),
+        database=coldstart_database(seed),
+        name=name,
+        progress=False,
+    ))
