@@ -59,7 +59,7 @@ def _discover_modules() -> list[str]:
 
 
 #: Module ids in course order: `course/<id>.py` is the source, `<id>/<id>.ipynb` the notebook.
-#: Adding a module is adding its source (and its registry `cache_course` (the registry found by entry point)).
+#: Adding a module is adding its source (and its questions in `cache_course`, found through the `coursekit.content` entry point).
 MODULES: list[str] = _discover_modules()
 
 #: Seconds per cell when executing the reference solutions.
