@@ -214,7 +214,8 @@ class Fleet:
         events: `Deploy`, `Pause` and `Call` events (virtual times since traffic started).
         observers: objects with `on_request(t_end, latency, error, server, cohort_index)` and
             `on_db_call(t, server, cohort_index)` (e.g. `cachesim.telemetry.Telemetry`);
-            an optional `on_start(control)` is called before traffic.
+            optional `on_start(control)` / `on_end(control)` are called before traffic and
+            after the last request.
         warm: keys loaded into every cache of their server before traffic (not measured).
 
     Raises:
@@ -398,6 +399,9 @@ class Fleet:
                 loop.call_at(t0 + e.at, lambda e=e: (ctl.log(e.label), e.fn(ctl)))
         loop.call_at(times[0] if n else t0, pump)
         await done
+        for o in self.observers:
+            if hasattr(o, "on_end"):
+                o.on_end(ctl)
         for task in ctl.tasks:
             if not task.done():
                 task.cancel()
