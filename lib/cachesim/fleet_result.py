@@ -122,6 +122,18 @@ class FleetResult:
             m &= self.critical == critical
         return m
 
+    def first_requests(self, after: float = 0.0, *, critical: bool | None = None) -> np.ndarray:
+        """Mask of each user's first request arriving at or after `after` (a cold start
+        after a deploy at `after`), optionally only critical / non-critical users."""
+        m = self.times >= after
+        if critical is not None:
+            m &= self.critical == critical
+        idx = np.flatnonzero(m)
+        _, first = np.unique(self.keys[idx], return_index=True)
+        out = np.zeros(self.requests, dtype=bool)
+        out[idx[first]] = True
+        return out
+
     def _db_mask(self, cohort: str | None, server: int | None, start: float | None, end: float | None) -> np.ndarray:
         m = np.ones(len(self.db_times), dtype=bool)
         if cohort is not None:
