@@ -31,7 +31,7 @@ from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 from .database import SimulatedDatabase
 from .fleet_result import FleetResult, GroupStats
-from .prewarm import Prewarm, prewarm_keys
+from .prewarm import Prewarm, TokenBucket, prewarm_keys
 from .simulation import CacheFactory, STAT_FIELDS
 from .vtime import VirtualTimeLoop, run
 from .workload import Workload
@@ -105,6 +105,7 @@ class FleetControl:
         self.events: list[tuple[float, str]] = []
         self.db_log: list[tuple[float, int, int, bool]] = []  # (t, server, cohort index, prewarm)
         self.tasks: list[asyncio.Task[Any]] = []
+        self.prewarm_reports: list[Any] = []
 
     def now(self) -> float:
         """Virtual seconds since traffic started."""
@@ -149,25 +150,51 @@ class FleetControl:
 
     def deploy(self, servers: Iterable[int] | None = None, factories: Mapping[str, CacheFactory] | None = None,
                prewarm: Prewarm | None = None) -> None:
-        """Empty the caches of `servers` (None: all) now; optionally swap factories and pre-warm."""
+        """Restart `servers` (None: all) now with empty caches; optionally swap factories and
+        pre-warm (one token bucket for the whole deploy, so the rate bound is fleet-wide).
+
+        With ``prewarm.gate`` the new caches take traffic only once warm (a readiness
+        gate); until then the old ones keep serving.
+
+        Raises:
+            KeyError: `factories` names a cohort the fleet does not have.
+        """
         if factories:
             unknown = set(factories) - set(self.fleet.cohorts)
             if unknown:
                 raise KeyError(f"unknown cohorts {sorted(unknown)}")
             self.factories.update(factories)
         targets = list(range(self.fleet.servers)) if servers is None else list(servers)
-        for s in targets:
-            self.retired.extend(self.caches[s].values())
-            self.caches[s] = {}
         self.log(f"deploy servers={targets}" + (f" factories={sorted(factories)}" if factories else ""))
-        if prewarm is not None:
-            for s in targets:
-                mine = [k for k in prewarm.keys if self.fleet.server_of(k) == s]
-                caches = [self.cache(s, c) for c in (prewarm.cohorts or self.fleet.cohorts)]
-                ctx = contextvars.copy_context()
-                ctx.run(_ORIGIN.set, "prewarm")
-                for c in caches:
-                    self.tasks.append(self.loop.create_task(prewarm_keys(c, mine, prewarm), context=ctx))
+        fresh: dict[int, dict[str, Any]] = {s: {} for s in targets}
+        if prewarm is None or not prewarm.gate:
+            self._swap(fresh)
+        if prewarm is None:
+            return
+        bucket = TokenBucket(prewarm.rate, prewarm.burst)
+        ctx = contextvars.copy_context()
+        ctx.run(_ORIGIN.set, "prewarm")
+        jobs = []
+        for s in targets:
+            mine = [k for k in prewarm.keys if self.fleet.server_of(k) == s]
+            for c in (prewarm.cohorts or self.fleet.cohorts):
+                cache = fresh[s][c] = self.factories[c](self._loader(s, self.fleet.cohorts.index(c)))
+                jobs.append(prewarm_keys(cache, mine, prewarm, bucket=bucket))
+
+        async def all_jobs() -> None:
+            reports = await asyncio.gather(*jobs)
+            self.prewarm_reports.extend(reports)
+            self.log(f"prewarm done: {sum(r.warmed for r in reports)} keys warmed, "
+                     f"{sum(r.failed for r in reports)} failed")
+            if prewarm.gate:
+                self._swap(fresh)
+
+        self.tasks.append(self.loop.create_task(all_jobs(), context=ctx))
+
+    def _swap(self, fresh: dict[int, dict[str, Any]]) -> None:
+        for s, caches in fresh.items():
+            self.retired.extend(self.caches[s].values())
+            self.caches[s] = caches
 
     def pause(self, server: int, duration: float) -> None:
         """Stop `server` for `duration` virtual seconds from now."""

@@ -76,13 +76,16 @@ class TokenBucket:
 class Prewarm:
     """What to pre-warm after a deploy: `keys` (e.g. the critical users), at most `rate`
     loads per second with a `burst` at the start, into the caches of `cohorts` (None: all).
-    `concurrency` bounds loads in flight (a slow database cannot pile them up)."""
+    `concurrency` bounds loads in flight (a slow database cannot pile them up).
+    `gate`: the new caches take traffic only once warm (a readiness gate; the old caches
+    serve meanwhile) instead of warming while already serving."""
 
     keys: Sequence[Hashable]
     rate: float
     burst: float = 1.0
     concurrency: int = 8
     cohorts: Sequence[str] | None = None
+    gate: bool = False
 
     def __post_init__(self) -> None:
         TokenBucket(self.rate, self.burst)  # validates
@@ -101,8 +104,10 @@ class PrewarmReport:
     errors: tuple = field(default=(), repr=False)
 
 
-async def prewarm_keys(cache: Any, keys: Sequence[Hashable], plan: Prewarm) -> PrewarmReport:
-    """Load `keys` into `cache` via `cache.get`, paced by a `TokenBucket(plan.rate, plan.burst)`
+async def prewarm_keys(cache: Any, keys: Sequence[Hashable], plan: Prewarm,
+                       bucket: TokenBucket | None = None) -> PrewarmReport:
+    """Load `keys` into `cache` via `cache.get`, paced by `bucket` (default: a new
+    `TokenBucket(plan.rate, plan.burst)`; share one to bound several pre-warms together)
     and at most `plan.concurrency` at once. Failures are counted, not raised.
 
     Raises:
@@ -110,7 +115,7 @@ async def prewarm_keys(cache: Any, keys: Sequence[Hashable], plan: Prewarm) -> P
     """
     loop = asyncio.get_running_loop()
     start = loop.time()
-    bucket = TokenBucket(plan.rate, plan.burst)
+    bucket = bucket if bucket is not None else TokenBucket(plan.rate, plan.burst)
     slots = asyncio.Semaphore(plan.concurrency)
     outcome = {"ok": 0, "failed": 0}
     errors: list[str] = []
