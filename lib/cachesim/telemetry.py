@@ -28,12 +28,15 @@ True
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 __all__ = ["Telemetry", "DEFAULT_BUCKETS"]
+
+_CREATED = re.compile(r"^(?:# (?:HELP|TYPE) )?\w+_created[\s{]")
 
 #: Latency buckets (seconds); the SLO threshold is added if missing.
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
@@ -125,9 +128,17 @@ class Telemetry:
         c.inc()
 
     # -- reading it back ----------------------------------------------------------------------
-    def exposition(self) -> str:
-        """The Prometheus text exposition of this registry (what `/metrics` would serve)."""
-        return generate_latest(self.registry).decode()
+    def exposition(self, *, created: bool = False) -> str:
+        """The Prometheus text exposition of this registry (what `/metrics` would serve).
+
+        The ``*_created`` series hold *wall-clock* creation times, which would make the text
+        differ on every run; they are left out unless `created` is True.
+        """
+        text = generate_latest(self.registry).decode()
+        if created:
+            return text
+        return "".join(line for line in text.splitlines(keepends=True)
+                       if not _CREATED.match(line))
 
     def value(self, name: str, **labels: str) -> float:
         """Sum of the samples called `name` whose labels include `labels` (0.0 if none)."""

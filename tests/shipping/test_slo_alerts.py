@@ -138,3 +138,9 @@ def test_bad_arguments_are_refused():
         evaluate([1.0, 2.0], [True], SLO_999)
     with pytest.raises(ValueError):
         Telemetry(slo_threshold=0)
+
+
+def test_exposition_is_the_same_on_every_run():
+    texts = [scenario(11, [error_rate(300, 120, 0.3)], duration=900)[1].exposition() for _ in range(2)]
+    assert texts[0] == texts[1] and "_created" not in texts[0]
+    assert 'session_read_errors_total{cohort="control",server="0"}' in texts[0]
