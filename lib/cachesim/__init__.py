@@ -72,6 +72,7 @@ _SHIPPING = {
     "Telemetry": "telemetry",
     "SLO": "slo", "BurnRateRule": "slo", "WORKBOOK_RULES": "slo", "workbook_rules": "slo", "Alert": "slo",
     "AlertTimeline": "slo", "precision_recall": "slo",
+    "plot_dashboard": "shipping_plots",
 }
 __all__ += list(_SHIPPING)
 

@@ -192,6 +192,35 @@ class FleetResult:
             raise ValueError(f"by must be None, 'cohort' or 'server', got {by!r}")
         return edges[:-1], {k: np.histogram(self.db_times[g], bins=edges)[0] / bucket for k, g in groups.items()}
 
+    def percentile_timeline(self, bucket: float = 60.0, q: float = 99.0, *, by: str | None = "cohort"):
+        """(bucket start times, {label: q-th percentile latency of arrivals in each bucket}),
+        nearest-rank; NaN where a bucket has no requests. `by`: "cohort", "server" or None.
+
+        Raises:
+            ValueError: `bucket` not positive, q outside [0, 100] or `by` unknown.
+        """
+        if not bucket > 0 or not 0 <= q <= 100:
+            raise ValueError(f"need bucket > 0 and 0 <= q <= 100, got bucket={bucket!r}, q={q!r}")
+        edges = np.arange(0.0, self.duration + bucket * 0.5, bucket)
+        if by is None:
+            groups = {"all": np.ones(self.requests, dtype=bool)}
+        elif by == "cohort":
+            groups = {c: self.cohort == i for i, c in enumerate(self.cohorts)}
+        elif by == "server":
+            groups = {f"server {s}": self.server == s for s in range(self.servers)}
+        else:
+            raise ValueError(f"by must be None, 'cohort' or 'server', got {by!r}")
+        which = np.searchsorted(edges, self.times, side="right") - 1
+        out = {}
+        for label, g in groups.items():
+            vals = np.full(len(edges) - 1, np.nan)
+            for b in range(len(edges) - 1):
+                lat = self.latencies[g & (which == b)]
+                if len(lat):
+                    vals[b] = nearest_rank(np.sort(lat), q)
+            out[label] = vals
+        return edges[:-1], out
+
     def db_peak_qps(self, start: float = 0.0, end: float | None = None, *, prewarm: bool | None = None,
                     window: float = 1.0) -> float:
         """Most database queries started in any sliding `window` seconds within [start, end),

@@ -104,3 +104,30 @@ def test_bad_arguments_are_refused():
         Fleet(w, PassThrough, servers=2, events=[Pause(0, 1, server=5)])
     with pytest.raises(ValueError):
         Fleet(w, PassThrough, servers=0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_percentile_timeline_shows_a_slow_period(seed):
+    db = SimulatedDatabase(latency=0.01, seed=seed, faults=[slowdown(120, 60, 10)])
+    r = _fleet(seed, database=db, factories=PassThrough).run()
+    t, p99 = r.percentile_timeline(30.0, 99, by="cohort")
+    slow = (t >= 120) & (t < 180)
+    assert np.allclose(p99["control"][slow], 0.1) and np.allclose(p99["control"][~slow & (t < 300)], 0.01)
+    ts, per_server = r.percentile_timeline(30.0, 50, by="server")
+    assert set(per_server) == {f"server {s}" for s in range(4)}
+
+
+def test_dashboard_draws_cohorts_events_and_alerts():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cachesim.shipping_plots import plot_dashboard
+    from cachesim.slo import Alert, AlertTimeline
+
+    r = _fleet(0, events=[Deploy(100.0)]).run()
+    alerts = AlertTimeline((Alert("page-1h-5m", "page", 50.0, 80.0), Alert("ticket-3d-6h", "ticket", 200.0, None)),
+                           "exact", 10.0)
+    fig = plot_dashboard(r, bucket=20.0, alerts=alerts, threshold=0.2)
+    lat, db = fig.axes
+    assert len(lat.patches) == 2 and len(db.patches) == 2  # one span per alert on each panel
+    assert any(line.get_linestyle() == "--" for line in lat.lines)  # the SLO threshold
