@@ -148,6 +148,10 @@ class Fleet:
 
         Raises:
             RuntimeError: not on a `VirtualTimeLoop`.
+            Exception: whatever `assign`, an observer or a `Call` raises ends the run with it.
+
+        Cancelling it cancels the pre-warms it started; requests in flight are left to the
+        loop (`cachesim.run` cancels them when the main coroutine ends).
         """
         loop = asyncio.get_running_loop()
         if not isinstance(loop, VirtualTimeLoop):
@@ -182,6 +186,23 @@ class Fleet:
         assign, cohort_ix = self.assign, {c: i for i, c in enumerate(self.cohorts)}
         observers = self.observers
 
+        def check_done() -> None:
+            if state["pending"] == 0 and state["i"] >= n and not done.done():
+                done.set_result(None)
+
+        def guard(fn: Callable[..., Any]) -> Callable[..., None]:
+            """Run a callback; an exception (a broken assign, observer or event) ends the run
+            with that exception instead of being logged and leaving the run to deadlock."""
+            def guarded(*args: Any) -> None:
+                try:
+                    fn(*args)
+                except BaseException as exc:  # noqa: BLE001 - delivered to run_async
+                    if not done.done():
+                        done.set_exception(exc)
+                    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                        raise
+            return guarded
+
         def finish(i: int) -> None:
             lat[i] = loop.time() - times[i]
             for o in observers:
@@ -192,16 +213,15 @@ class Fleet:
                 await aw
             except Exception:
                 err[i] = 1
-            finish(i)
             state["pending"] -= 1
-            if state["pending"] == 0 and state["i"] >= n and not done.done():
-                done.set_result(None)
+            guard(finish)(i)
+            check_done()
 
         def start(i: int) -> None:
             s = servers[i]
             if ctl.paused_until[s] > loop.time():
                 state["pending"] += 1
-                loop.call_at(ctl.paused_until[s], resume, i)
+                loop.call_at(ctl.paused_until[s], guard(resume), i)
                 return
             cohort = assign(keys[i], s, loop.time() - t0) if assign is not None else self.cohorts[0]
             cohorts[i] = cohort_ix[cohort]
@@ -235,6 +255,7 @@ class Fleet:
         def resume(i: int) -> None:
             state["pending"] -= 1
             start(i)
+            check_done()
 
         def pump() -> None:
             i = state["i"]
@@ -242,29 +263,33 @@ class Fleet:
                 t = times[i]
                 if t > loop.time() and not loop.try_jump_to(t):
                     state["i"] = i
-                    loop.call_at(t, pump)
+                    loop.call_at(t, guarded_pump)
                     return
+                state["i"] = i + 1
                 start(i)
                 i += 1
             state["i"] = n
-            if state["pending"] == 0 and not done.done():
-                done.set_result(None)
+            check_done()
+
+        guarded_pump = guard(pump)
 
         for e in self.events:
             if isinstance(e, Deploy):
-                loop.call_at(t0 + e.at, ctl.deploy, e.servers, e.factories, e.prewarm)
+                loop.call_at(t0 + e.at, guard(ctl.deploy), e.servers, e.factories, e.prewarm)
             elif isinstance(e, Pause):
-                loop.call_at(t0 + e.at, ctl.pause, e.server, e.duration)
+                loop.call_at(t0 + e.at, guard(ctl.pause), e.server, e.duration)
             else:
-                loop.call_at(t0 + e.at, lambda e=e: (ctl.log(e.label), e.fn(ctl)))
-        loop.call_at(times[0] if n else t0, pump)
-        await done
+                loop.call_at(t0 + e.at, guard(lambda e=e: (ctl.log(e.label), e.fn(ctl))))
+        loop.call_at(times[0] if n else t0, guarded_pump)
+        try:
+            await done
+        finally:
+            for task in ctl.tasks:  # pre-warms still running when traffic ends
+                if not task.done():
+                    task.cancel()
         for o in self.observers:
             if hasattr(o, "on_end"):
                 o.on_end(ctl)
-        for task in ctl.tasks:
-            if not task.done():
-                task.cancel()
         stats = {c: dict.fromkeys(STAT_FIELDS, 0) for c in self.cohorts}
         for s_caches in ctl.caches:
             for c, cache in s_caches.items():

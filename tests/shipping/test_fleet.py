@@ -131,3 +131,22 @@ def test_dashboard_draws_cohorts_events_and_alerts():
     lat, db = fig.axes
     assert len(lat.patches) == 2 and len(db.patches) == 2  # one span per alert on each panel
     assert any(line.get_linestyle() == "--" for line in lat.lines)  # the SLO threshold
+
+
+def test_a_failing_assign_or_event_ends_the_run_with_its_error():
+    def bad_assign(user, server, t):
+        if t > 50:
+            raise LookupError("flag service down")
+        return "control"
+
+    with pytest.raises(LookupError, match="flag service down"):
+        _fleet(0, assign=bad_assign).run()
+    with pytest.raises(ZeroDivisionError):
+        _fleet(0, events=[Call(10.0, lambda ctl: 1 / 0)]).run()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_requests_held_by_a_pause_at_the_end_still_finish(seed):
+    r = _fleet(seed, events=[Pause(290.0, 30.0, server=1)], duration=300).run()
+    held = r.mask(start=290.0) & (r.server == 1)
+    assert held.any() and np.all(r.times[held] + r.latencies[held] >= 320.0 - 1e-9)
