@@ -39,16 +39,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from .results import format_seconds, nearest_rank
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .fleet_control import Call
     from .fleet_result import FleetResult
+    from .rollout import Rollout
 
-__all__ = ["CanaryVerdict", "mann_whitney_u", "bootstrap_quantile_diff", "two_proportion_test", "judge", "judge_fleet"]
+__all__ = ["CanaryVerdict", "mann_whitney_u", "bootstrap_quantile_diff", "two_proportion_test", "judge", "judge_fleet",
+           "auto_canary"]
 
 
 def _norm_sf(z: float) -> float:
@@ -240,3 +243,42 @@ def judge_fleet(result: "FleetResult", start: float | None = None, end: float | 
     sy = result.stats(canary, cohort=canary, start=start, end=end)
     return judge(result.latencies[mc], result.latencies[my], result.errors[mc], result.errors[my],
                  control_db_calls=sc.db_calls, canary_db_calls=sy.db_calls, **kwargs)
+
+
+def auto_canary(rollout: "Rollout", checks: Sequence[float], *, window: float = 300.0, settle: float = 5.0,
+                control: str | None = None, canary: str | None = None,
+                **kwargs) -> tuple[list["Call"], list[tuple[float, CanaryVerdict, str]]]:
+    """Automatic canary analysis during a `Fleet` run: at each virtual time in `checks`,
+    judge the requests of the current stage (at most the last `window` seconds; arrivals up
+    to `settle` s before the check, so slow requests have finished) and act: **promote**
+    advances `rollout` one stage, **halt** rolls it back (and stops checking),
+    **continue** waits for the next check.
+
+    Returns (the `Call` events to give the fleet, the log it fills: (t, verdict, action)).
+    Extra keyword arguments go to `judge`.
+    """
+    from .fleet_control import Call
+
+    log: list[tuple[float, CanaryVerdict, str]] = []
+    state = {"since": 0.0, "stopped": False}
+    on = canary or rollout.on
+    off = control or rollout.off
+
+    def check(ctl) -> None:
+        if state["stopped"]:
+            return
+        t = ctl.now()
+        v = judge_fleet(ctl.result_so_far(), max(state["since"], t - window), t - settle,
+                        control=off, canary=on, **kwargs)
+        if v.decision == "promote" and rollout.percent < 100:
+            rollout.advance(t)
+            state["since"], action = t, f"advance to {rollout.percent:g}%"
+        elif v.decision == "halt":
+            rollout.rollback(t)
+            state["stopped"], action = True, "rollback"
+        else:
+            action = "wait"
+        log.append((t, v, action))
+        ctl.log(f"canary check: {v.decision} -> {action}")
+
+    return [Call(t, check, label="canary check") for t in checks], log

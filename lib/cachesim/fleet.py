@@ -203,7 +203,11 @@ class Fleet:
                         raise
             return guarded
 
+        fin = bytearray(n)
+        ctl._live = (arrivals, lat, err, servers, cohorts, fin)
+
         def finish(i: int) -> None:
+            fin[i] = 1
             lat[i] = loop.time() - times[i]
             for o in observers:
                 o.on_request(loop.time() - t0, lat[i], bool(err[i]), servers[i], cohorts[i])

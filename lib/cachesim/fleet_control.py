@@ -13,12 +13,15 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Sequence
 
+import numpy as np
+
 from .prewarm import Prewarm, TokenBucket, prewarm_keys
 from .simulation import CacheFactory
 from .vtime import VirtualTimeLoop
 
 if TYPE_CHECKING:  # pragma: no cover
     from .fleet import Fleet
+    from .fleet_result import FleetResult
 
 __all__ = ["FleetControl", "Deploy", "Pause", "Call", "stable_hash"]
 
@@ -90,6 +93,30 @@ class FleetControl:
         self.db_log: list[tuple[float, int, int, bool]] = []  # (t, server, cohort index, prewarm)
         self.tasks: list[asyncio.Task[Any]] = []
         self.prewarm_reports: list[Any] = []
+        self._live: Any = None  # set by Fleet.run_async when traffic starts
+
+    def result_so_far(self) -> "FleetResult":
+        """A `FleetResult` of the requests finished so far (for judgements during the run,
+        e.g. `cachesim.canary.auto_canary`); cache statistics are left empty.
+
+        Raises:
+            RuntimeError: traffic has not started.
+        """
+        from .fleet_result import FleetResult
+
+        if self._live is None:
+            raise RuntimeError("traffic has not started yet")
+        arrivals, lat, err, servers, cohorts, fin = self._live
+        done = np.frombuffer(bytes(fin), dtype=np.uint8).astype(bool)
+        pick = np.flatnonzero(done)
+        keys = arrivals.keys[pick]
+        return FleetResult.build(
+            name=self.fleet.name, duration=self.now(), cohorts=self.fleet.cohorts, servers=self.fleet.servers,
+            times=arrivals.times[pick], latencies=np.asarray(lat)[pick],
+            errors=bytes(np.frombuffer(bytes(err), dtype=np.uint8)[pick]), server=np.asarray(servers)[pick],
+            cohort=bytes(np.frombuffer(bytes(cohorts), dtype=np.uint8)[pick]),
+            critical=arrivals.critical[keys] if len(pick) else [], keys=keys, key_names=arrivals.key_names,
+            db_log=list(self.db_log), events=list(self.events), cache_stats={})
 
     def now(self) -> float:
         """Virtual seconds since traffic started."""

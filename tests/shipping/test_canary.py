@@ -114,3 +114,26 @@ def test_identical_canary_false_alarms_are_bounded():
     halts = sum(v.decision == "halt" for v in verdicts)
     assert halts <= 2, [str(v) for v in verdicts if v.decision == "halt"]
     assert sum(v.decision == "promote" for v in verdicts) >= 5  # measured: 11 of 20 (the rest continue)
+
+
+def _auto(seed, kind):
+    from cachesim.canary import auto_canary
+
+    w = Workload(duration=1800, rate=20, keys=1500, zipf_s=0.6, seed=seed)
+    with Rollout(salt=f"a{seed}", stages=(5, 25, 50, 100)) as flag:
+        flag.advance()
+        events, log = auto_canary(flag, [300, 600, 900, 1200, 1500], window=300, seed=seed, min_samples=100)
+        r = Fleet(w, {"control": _control, "canary": CANARIES[kind](seed)}, servers=4, assign=flag.assign,
+                  database=SimulatedDatabase(latency=LogNormal(0.02, 0.5), seed=seed), events=events).run()
+    return r, flag, log
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_auto_canary_rolls_back_a_bad_canary_and_advances_a_good_one(seed):
+    r, flag, log = _auto(seed, "double-read")
+    assert flag.percent == 0 and log[-1][2] == "rollback"
+    t_back = log[-1][0]
+    assert r.stats(cohort="canary", start=t_back + 1).requests == 0  # everyone on control after it
+    r, flag, log = _auto(seed, "good")
+    assert [a for _, _, a in log if a != "wait"][:2] == ["advance to 25%", "advance to 50%"]
+    assert all(v.decision != "halt" for _, v, _ in log)
