@@ -68,7 +68,7 @@ _SHIPPING = {
     "Prewarm": "prewarm", "PrewarmReport": "prewarm", "TokenBucket": "prewarm", "prewarm_keys": "prewarm",
     "Rollout": "rollout", "bucket_of": "rollout",
     "CanaryVerdict": "canary", "judge": "canary", "judge_fleet": "canary", "mann_whitney_u": "canary",
-    "bootstrap_quantile_diff": "canary",
+    "bootstrap_quantile_diff": "canary", "auto_canary": "canary",
     "Telemetry": "telemetry",
     "SLO": "slo", "BurnRateRule": "slo", "WORKBOOK_RULES": "slo", "workbook_rules": "slo", "Alert": "slo",
     "AlertTimeline": "slo", "precision_recall": "slo",
