@@ -212,13 +212,15 @@ class Fleet:
             for o in observers:
                 o.on_request(loop.time() - t0, lat[i], bool(err[i]), servers[i], cohorts[i])
 
+        guarded_finish = guard(finish)
+
         async def wait(i: int, aw: Any) -> None:
             try:
                 await aw
             except Exception:
                 err[i] = 1
             state["pending"] -= 1
-            guard(finish)(i)
+            guarded_finish(i)
             check_done()
 
         def start(i: int) -> None:
