@@ -137,7 +137,15 @@ def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, floa
 
 @dataclass(frozen=True)
 class CanaryVerdict:
-    """The judgement and every statistic behind it (immutable)."""
+    """The judgement and every statistic behind it (immutable).
+
+    `decision` is "promote", "halt" or "continue" and `reason` says why in one line.
+    Latencies in seconds: `p99_control`, `p99_canary`, `p99_diff` (canary - control) and its
+    bootstrap interval `p99_diff_ci`, the `margin` used; Mann–Whitney `u`, `z_latency`,
+    one-sided `p_latency`; `error_rate_control` / `error_rate_canary` and the one-sided
+    `p_errors`; `db_ratio` (database calls per request, canary / control); request counts
+    `n_control` / `n_canary`; `alpha`. Statistics are NaN when there were too few requests.
+    """
 
     decision: str  # "promote" | "halt" | "continue"
     reason: str
