@@ -65,6 +65,8 @@ class Fleet:
 
     Args:
         workload: the traffic; its keys are the users (each request reads its user's key).
+            Its random per-request `servers` are ignored (the fleet routes by user hash);
+            its `deploys` must be empty (give `Deploy` events).
         factories: one cache factory (`lambda load: Cache(load, ...)`, cohort "control") or
             a mapping cohort name -> factory. Every server builds its own cache per cohort.
         servers: number of app servers (default: `workload.servers`).
@@ -79,7 +81,8 @@ class Fleet:
         warm: keys loaded into every cache of their server before traffic (not measured).
 
     Raises:
-        ValueError: invalid arguments (no cohorts, servers < 1, an empty database list).
+        ValueError: invalid arguments (no cohorts, servers < 1, an empty database list,
+            deploys in the workload).
     """
 
     def __init__(
@@ -97,6 +100,9 @@ class Fleet:
     ) -> None:
         if not isinstance(workload, Workload):
             raise ValueError(f"workload must be a cachesim.Workload, got {workload!r}")
+        if workload.deploys:
+            raise ValueError("a Fleet takes deploys as events: use events=[Deploy(t), ...] instead of "
+                             "Workload(deploys=...)")
         self.workload = workload
         self.factories: dict[str, CacheFactory] = (
             dict(factories) if isinstance(factories, Mapping) else {"control": factories})

@@ -104,6 +104,8 @@ def test_bad_arguments_are_refused():
         Fleet(w, PassThrough, servers=2, events=[Pause(0, 1, server=5)])
     with pytest.raises(ValueError):
         Fleet(w, PassThrough, servers=0)
+    with pytest.raises(ValueError, match="Deploy"):
+        Fleet(Workload(duration=10, rate=1, deploys=[5]), PassThrough)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
