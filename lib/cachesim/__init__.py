@@ -57,3 +57,32 @@ __all__ = [
     "VirtualTimeLoop", "run",
     "Burst", "Workload",
 ]
+
+# ---------------------------------------------------------------------------------------
+# Shipping lab (modules 05 and 06): fleet, rollout, canary, telemetry, SLO alerts, pre-warm.
+# Loaded lazily on first use, so modules 00-04 do not import openfeature / prometheus_client.
+_SHIPPING = {
+    "Fleet": "fleet", "Deploy": "fleet", "Pause": "fleet", "Call": "fleet", "FleetControl": "fleet",
+    "stable_hash": "fleet",
+    "FleetResult": "fleet_result", "GroupStats": "fleet_result",
+    "Prewarm": "prewarm", "PrewarmReport": "prewarm", "TokenBucket": "prewarm", "prewarm_keys": "prewarm",
+    "Rollout": "rollout", "bucket_of": "rollout",
+    "CanaryVerdict": "canary", "judge": "canary", "judge_fleet": "canary", "mann_whitney_u": "canary",
+    "bootstrap_quantile_diff": "canary", "auto_canary": "canary",
+    "Telemetry": "telemetry",
+    "SLO": "slo", "BurnRateRule": "slo", "WORKBOOK_RULES": "slo", "workbook_rules": "slo", "Alert": "slo",
+    "AlertTimeline": "slo", "precision_recall": "slo",
+    "plot_dashboard": "shipping_plots",
+}
+__all__ += list(_SHIPPING)
+
+
+def __getattr__(name: str):
+    module = _SHIPPING.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cachesim' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
