@@ -146,8 +146,8 @@ class _Driver:
             t = times[i]
             if t > loop._vnow and not jump(t):
                 self.i = i
-                scheduled = loop._scheduled
-                if scheduled and scheduled[0]._when <= t:
+                due = loop.next_timer()
+                if due is not None and due <= t:
                     loop.call_at(t, self.pump)  # a timer is due first: come back at t
                 else:
                     loop.call_soon(self.pump)  # only ready callbacks first: no timer needed

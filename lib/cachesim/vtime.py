@@ -9,6 +9,24 @@ the same timings on every machine.
 It works from a notebook cell (where ipykernel already runs a loop: the simulation runs
 on a worker thread) and from pytest (inline).
 
+This is the only cachesim module that touches asyncio's loop internals. Drivers (the
+request driver in `simulation`, the database) use this small public API instead:
+
+- ``loop.now`` (also ``loop.time()``): the virtual clock, in seconds;
+- ``loop.next_timer()``: when the earliest pending timer is due (None if there is none);
+- ``loop.has_ready()``: whether a callback is ready to run in this step;
+- ``loop.try_jump_to(when)``: move the clock to `when` if nothing would run before it;
+- ``loop.check_limits()``: count a step of work and enforce the run's limits (call it
+  every few thousand units of work done inside one callback);
+- ``loop.runs_here()``: whether this loop is the one running in the calling thread;
+- ``loop.wake_at(when, future)``: resolve `future` with None at `when` (unless it is done
+  by then); returns the timer handle (``asyncio.sleep`` without the coroutine).
+
+The loop itself is lean: `call_soon`, `call_at` and `call_later` build their handles
+without the debug bookkeeping when debug mode is off, and timers live in a heap of
+``(when, handle)`` pairs, which compares like asyncio's heap of handles (by `when`, ties
+keep the same heap order) without a Python-level comparison per heap step.
+
 >>> import asyncio
 >>> async def slow():
 ...     await asyncio.sleep(2.0)
@@ -20,9 +38,12 @@ on a worker thread) and from pytest (inline).
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import heapq
 import selectors
 import threading
 import time
+from asyncio import events
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, Union
 
@@ -54,13 +75,69 @@ class SimulationInterrupted(SimulationError):
     """The run was stopped from outside (for example the notebook's interrupt button)."""
 
 
+_copy_context = contextvars.copy_context
+_heappush = heapq.heappush
+_heappop = heapq.heappop
+_Handle = events.Handle
+_TimerHandle = events.TimerHandle
+_MAXIMUM_SELECT_TIMEOUT = 24 * 3600  # asyncio.base_events.MAXIMUM_SELECT_TIMEOUT
+# asyncio.base_events: clean cancelled timers out of the heap when there are this many
+# timers and more than this fraction of them is cancelled.
+_MIN_SCHEDULED_TIMER_HANDLES = 100
+_MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
+
+
+class _LeanHandle(_Handle):
+    """An `asyncio.Handle` built without the per-handle debug lookup (debug is off)."""
+
+    __slots__ = ()
+
+    def __init__(self, callback, args, loop, context):  # noqa: D107
+        self._context = context if context is not None else _copy_context()
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._repr = None
+        self._source_traceback = None
+
+
+class _LeanTimerHandle(_TimerHandle):
+    """An `asyncio.TimerHandle` built without the debug lookup; equal only to itself.
+
+    In the heap it sits in a ``(when, handle)`` pair: the pair compares by `when` in C, and
+    only on equal times falls back to the handles (``==`` by identity, then ``<`` by
+    `when`, which is False), so pops come out in exactly the order asyncio's own heap of
+    handles gives.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, when, callback, args, loop, context):  # noqa: D107
+        self._context = context if context is not None else _copy_context()
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._repr = None
+        self._source_traceback = None
+        self._when = when
+        self._scheduled = True
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = _TimerHandle.__hash__
+
+
 class _VirtualSelector(selectors.BaseSelector):
-    """Wraps a real selector; never blocks: a positive timeout advances the virtual clock."""
+    """Wraps a real selector (it carries the loop's self-pipe); never blocks.
+
+    The loop's own step (`VirtualTimeLoop._run_once`) polls it and moves the clock."""
 
     def __init__(self, loop: "VirtualTimeLoop") -> None:
         self._real = selectors.DefaultSelector()
         self._loop = loop
-        self._countdown = 0
 
     # Registration is delegated: the loop's self-pipe (used by call_soon_threadsafe) is real.
     def register(self, fileobj, events, data=None):  # type: ignore[override]
@@ -82,30 +159,7 @@ class _VirtualSelector(selectors.BaseSelector):
         self._real.close()
 
     def select(self, timeout=None):  # type: ignore[override]
-        loop = self._loop
-        loop._check_limits()
-        # The real selector only carries the self-pipe (call_soon_threadsafe, interrupt):
-        # polling it every step would cost a syscall per step, so poll every 64 steps, and
-        # always before declaring a deadlock.
-        self._countdown -= 1
-        if self._countdown <= 0 or timeout is None:
-            self._countdown = 64
-            events = self._real.select(0)
-            if events:
-                return events
-        if timeout is None:
-            # Nothing ready, no timer: only an outside thread could wake us, and a
-            # deterministic simulation has none. Report instead of hanging forever.
-            raise SimulationDeadlock(loop._describe_deadlock())
-        if timeout > 0:
-            # Jump exactly onto the earliest timer (no floating-point drift from adding
-            # `when - now` to now), unless asyncio clamped the timeout.
-            scheduled = loop._scheduled
-            if scheduled and scheduled[0]._when - loop._vnow <= timeout * (1 + 1e-12):
-                loop._advance_to(scheduled[0]._when)
-            else:
-                loop._advance(timeout)
-        return []
+        return self._real.select(0)
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
@@ -133,12 +187,158 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._wall_start = time.monotonic()
         self._interrupt = threading.Event()
         self._main_task: asyncio.Future[Any] | None = None
+        self._countdown = 0  # steps until the self-pipe is polled again
         super().__init__(selector=_VirtualSelector(self))
         # Timers within a nanosecond of "now" are due: virtual time has no jitter.
         self._clock_resolution = 1e-9
 
     def time(self) -> float:  # noqa: D102 - asyncio's API
         return self._vnow
+
+    # -- the public driver API ---------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """The virtual clock (the same as `time()`)."""
+        return self._vnow
+
+    def next_timer(self) -> float | None:
+        """When the earliest pending timer is due (cancelled ones may count), or None."""
+        scheduled = self._scheduled
+        return scheduled[0][0] if scheduled else None
+
+    def has_ready(self) -> bool:
+        """True if a callback is ready to run in the current step."""
+        return bool(self._ready)
+
+    def check_limits(self) -> None:
+        """Count one step and raise `RunawaySimulation` / `SimulationInterrupted` past a limit.
+
+        The loop calls it once per step; a driver doing much work inside one callback calls
+        it every few thousand units of work so limits and interrupts still apply."""
+        self._check_limits()
+
+    def runs_here(self) -> bool:
+        """True if this loop is running in the calling thread (so it is the running loop),
+        without `asyncio.get_running_loop()` (a system call per use in CPython 3.11)."""
+        return self._thread_id == threading.get_ident()
+
+    def wake_at(self, when: float, future: asyncio.Future[Any]) -> asyncio.TimerHandle:
+        """Resolve `future` with None at virtual time `when`, unless it is done by then.
+
+        What `asyncio.sleep` does, without its coroutine: ``h = loop.wake_at(t, fut)``,
+        ``await fut``, and ``h.cancel()`` if the wait is abandoned."""
+        return self.call_at(when, _set_result_unless_done, future)
+
+    # -- lean scheduling (asyncio's semantics; handles built without the debug lookup) -------
+    def call_soon(self, callback, *args, context=None):  # noqa: D102 - asyncio's API
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            return super().call_soon(callback, *args, context=context)
+        handle = _LeanHandle(callback, args, self, context)
+        self._ready.append(handle)
+        return handle
+
+    def _call_soon(self, callback, args, context):  # call_soon_threadsafe's path
+        if self._debug:
+            return super()._call_soon(callback, args, context)
+        handle = _LeanHandle(callback, args, self, context)
+        self._ready.append(handle)
+        return handle
+
+    def call_at(self, when, callback, *args, context=None):  # noqa: D102 - asyncio's API
+        if when is None:
+            raise TypeError("when cannot be None")
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_at")
+        timer = _LeanTimerHandle(when, callback, args, self, context)
+        _heappush(self._scheduled, (when, timer))
+        return timer
+
+    def call_later(self, delay, callback, *args, context=None):  # noqa: D102 - asyncio's API
+        if delay is None:
+            raise TypeError("delay must not be None")
+        return self.call_at(self._vnow + delay, callback, *args, context=context)
+
+    def _run_once(self) -> None:
+        """One step: asyncio's `BaseEventLoop._run_once`, with the clock jumping instead of
+        the selector waiting. Same order of callbacks, same clean-up of cancelled timers."""
+        self._check_limits()
+        scheduled = self._scheduled
+        count = len(scheduled)
+        if (count > _MIN_SCHEDULED_TIMER_HANDLES
+                and self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION):
+            kept = []
+            for item in scheduled:
+                if item[1]._cancelled:
+                    item[1]._scheduled = False
+                else:
+                    kept.append(item)
+            heapq.heapify(kept)
+            self._scheduled = scheduled = kept
+            self._timer_cancelled_count = 0
+        else:
+            while scheduled and scheduled[0][1]._cancelled:
+                self._timer_cancelled_count -= 1
+                _heappop(scheduled)[1]._scheduled = False
+
+        ready = self._ready
+        if ready or self._stopping:
+            timeout: float | None = 0
+        elif scheduled:
+            timeout = min(max(0, scheduled[0][0] - self._vnow), _MAXIMUM_SELECT_TIMEOUT)
+        else:
+            timeout = None
+        # The real selector only carries the self-pipe (call_soon_threadsafe, interrupt):
+        # polling it every step would cost a syscall per step, so poll every 64 steps, and
+        # always before declaring a deadlock.
+        self._countdown -= 1
+        event_list = None
+        if self._countdown <= 0 or timeout is None:
+            self._countdown = 64
+            event_list = self._selector._real.select(0)
+        if event_list:
+            self._process_events(event_list)
+            event_list = None
+        elif timeout is None:
+            # Nothing ready, no timer: only an outside thread could wake us, and a
+            # deterministic simulation has none. Report instead of hanging forever.
+            raise SimulationDeadlock(self._describe_deadlock())
+        elif timeout > 0:
+            # Jump exactly onto the earliest timer (no floating-point drift from adding
+            # `when - now` to now), unless the timeout was clamped.
+            when = scheduled[0][0]
+            if when - self._vnow <= timeout * (1 + 1e-12):
+                self._advance_to(when)
+            else:
+                self._advance(timeout)
+
+        end_time = self._vnow + self._clock_resolution
+        while scheduled and scheduled[0][0] < end_time:
+            handle = _heappop(scheduled)[1]
+            handle._scheduled = False
+            ready.append(handle)
+
+        popleft = ready.popleft
+        if self._debug:
+            for _ in range(len(ready)):
+                handle = popleft()
+                if handle._cancelled:
+                    continue
+                try:
+                    self._current_handle = handle
+                    handle._run()
+                finally:
+                    self._current_handle = None
+        else:
+            for _ in range(len(ready)):
+                handle = popleft()
+                if not handle._cancelled:
+                    handle._run()
+        handle = None  # break cycles when an exception occurs
 
     def interrupt(self) -> None:
         """Ask the loop (from any thread) to stop at its next step with SimulationInterrupted."""
@@ -174,7 +374,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         if self._ready:
             return False
         scheduled = self._scheduled
-        if scheduled and scheduled[0]._when <= when:
+        if scheduled and scheduled[0][0] <= when:
             return False
         self._advance_to(when)
         return True
@@ -231,6 +431,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             if len(waiting) > 20:
                 lines.append(f"  ... and {len(waiting) - 20} more")
         return "\n".join(lines)
+
+
+def _set_result_unless_done(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 Main = Union[Callable[[], Awaitable[T]], Awaitable[T]]
