@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Hashable, Sequence
 
 from .throttle import LoopThrottler
+from .vtime import VirtualTimeLoop
 
 __all__ = [
     "DatabaseError",
@@ -323,9 +324,14 @@ class SimulatedDatabase:
     # -- the query -----------------------------------------------------------------------
     async def query(self, key: Hashable) -> tuple[Hashable, int]:
         """Run one query for `key`; returns `(key, version)`. May raise `DatabaseError`."""
-        loop = asyncio.get_running_loop()
-        if self._armed_loop is not loop:
-            self.start(0.0)
+        loop = self._armed_loop
+        # The loop this database is bound to, if it runs here; else ask asyncio (and bind).
+        virtual = type(loop) is VirtualTimeLoop and loop.runs_here()
+        if not virtual:
+            loop = asyncio.get_running_loop()
+            virtual = type(loop) is VirtualTimeLoop
+            if self._armed_loop is not loop:
+                self.start(0.0)
         if self.capacity is not None:
             if self._throttle is None:
                 # A sliding window: `capacity` queries per second (below 1 qps: one query
@@ -360,7 +366,18 @@ class SimulatedDatabase:
                 elif f.kind == "errors" and fail is None and self._rng.random() < f.rate:
                     fail = DatabaseError(f"injected query error (t={rel:.3f} s)")
             if delay > 0:
-                await asyncio.sleep(delay)
+                if virtual:
+                    # asyncio.sleep(delay) without its coroutine: the same timer, the same
+                    # virtual time (the clock has not moved since `now` was read).
+                    done = loop.create_future()
+                    timer = loop.wake_at(now + delay, done)
+                    try:
+                        await done
+                    except BaseException:
+                        timer.cancel()
+                        raise
+                else:
+                    await asyncio.sleep(delay)
             if fail is not None:
                 self.errors += 1
                 log.errors.append(loop.time())
