@@ -13,7 +13,8 @@
 
 The request driver is lean: arrivals are processed in a tight loop that moves the clock
 itself whenever nothing else is due (exactly what the loop would do), each `get` coroutine
-is stepped directly, and a Task is created only for a request that actually waits.
+is stepped directly, and a request that waits is resumed from the callback of the future
+it waits on (`VirtualTimeLoop.resume`), without a Task of its own.
 """
 
 from __future__ import annotations
@@ -56,34 +57,6 @@ class CacheLike(Protocol):
 
 Loader = Callable[[Hashable], Awaitable[Any]]
 CacheFactory = Callable[[Loader], CacheLike]
-
-
-class _Resume:
-    """Awaitable that continues a coroutine already stepped once by hand (it yielded `first`)."""
-
-    __slots__ = ("coro", "first")
-
-    def __init__(self, coro: Any, first: Any) -> None:
-        self.coro = coro
-        self.first = first
-
-    def __await__(self):
-        coro = self.coro
-        yielded = self.first
-        self.first = None
-        while True:
-            try:
-                yield yielded
-            except BaseException as exc:  # cancellation or a throw(): pass it on
-                try:
-                    yielded = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-                continue
-            try:
-                yielded = coro.send(None)
-            except StopIteration as stop:
-                return stop.value
 
 
 class _Driver:
@@ -140,11 +113,12 @@ class _Driver:
         n = self.n
         i = self.i
         jump = loop.try_jump_to
+        now = loop.time
         start = self._start
         progress = self.progress
         while i < n:
             t = times[i]
-            if t > loop._vnow and not jump(t):
+            if t > now() and not jump(t):
                 self.i = i
                 due = loop.next_timer()
                 if due is not None and due <= t:
@@ -155,9 +129,9 @@ class _Driver:
             start(i)
             i += 1
             if not i & 4095:
-                loop._check_limits()
+                loop.check_limits()
                 if progress is not None:
-                    progress.update(i, loop._vnow - self.t0)
+                    progress.update(i, now() - self.t0)
         self.i = n
         self._finish_if_done()
 
@@ -193,15 +167,26 @@ class _Driver:
         except Exception as exc:
             self._error(i, exc)
             return
+        # It waits: resume it from the callback of what it waits on (no Task needed).
         self.pending += 1
-        self.loop.create_task(self._finish(i, _Resume(coro, yielded)))
+        self.loop.resume(coro, yielded, self._resumed, i)
+
+    def _resumed(self, i: int, exc: BaseException | None) -> None:
+        if exc is not None:
+            if not isinstance(exc, Exception):  # cancelled (the run is being torn down)
+                return
+            self._error(i, exc)
+        self.lat[i] = self.loop.time() - self.times[i]
+        self.pending -= 1
+        if self.pending == 0 and self.i >= self.n:
+            self._finish_if_done()
 
     async def _finish(self, i: int, waiting: Any) -> None:
         try:
             await waiting
         except Exception as exc:
             self._error(i, exc)
-        self.lat[i] = self.loop._vnow - self.times[i]
+        self.lat[i] = self.loop.time() - self.times[i]
         self.pending -= 1
         if self.pending == 0 and self.i >= self.n:
             self._finish_if_done()
@@ -211,7 +196,7 @@ class _Driver:
             await self.caches[self.servers[i]].get(self.keys[i])
         except Exception as exc:
             self._error(i, exc)
-        self.lat[i] = self.loop._vnow - self.times[i]
+        self.lat[i] = self.loop.time() - self.times[i]
         self.pending -= 1
         if self.pending == 0 and self.i >= self.n:
             self._finish_if_done()

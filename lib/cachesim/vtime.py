@@ -28,6 +28,7 @@ without the debug bookkeeping when debug mode is off, and timers live in a heap 
 keep the same heap order) without a Python-level comparison per heap step.
 
 >>> import asyncio
+>>> from cachesim import run
 >>> async def slow():
 ...     await asyncio.sleep(2.0)
 ...     return asyncio.get_running_loop().time()
@@ -44,11 +45,13 @@ import selectors
 import threading
 import time
 from asyncio import events
+from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, Union
 
 __all__ = [
     "VirtualTimeLoop",
+    "Fiber",
     "SimulationError",
     "SimulationDeadlock",
     "RunawaySimulation",
@@ -186,8 +189,9 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._steps = 0
         self._wall_start = time.monotonic()
         self._interrupt = threading.Event()
-        self._main_task: asyncio.Future[Any] | None = None
         self._countdown = 0  # steps until the self-pipe is polled again
+        self._fibers: set[Fiber] = set()  # coroutines run by `resume`, not yet ended
+        self._fibers_gone: asyncio.Future[None] | None = None
         super().__init__(selector=_VirtualSelector(self))
         # Timers within a nanosecond of "now" are due: virtual time has no jitter.
         self._clock_resolution = 1e-9
@@ -228,6 +232,35 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         What `asyncio.sleep` does, without its coroutine: ``h = loop.wake_at(t, fut)``,
         ``await fut``, and ``h.cancel()`` if the wait is abandoned."""
         return self.call_at(when, _set_result_unless_done, future)
+
+    def resume(self, coro: Any, awaiting: Any, on_done: Callable[[Any, BaseException | None], None],
+               tag: Any = None) -> "Fiber":
+        """Run `coro`, already stepped once by hand (it yielded `awaiting`), to its end
+        without a Task: see `Fiber`. ``on_done(tag, exc)`` is called when it ends."""
+        return Fiber(self, coro, awaiting, on_done, tag)
+
+    def has_fibers(self) -> bool:
+        """True while a coroutine run by `resume` has not ended."""
+        return bool(self._fibers)
+
+    async def cancel_fibers(self) -> None:
+        """Cancel every coroutine run by `resume` and wait until all have ended."""
+        if not self._fibers:
+            return
+        self._fibers_gone = self.create_future()
+        for fiber in list(self._fibers):
+            fiber.cancel()
+        if self._fibers:
+            await self._fibers_gone
+
+    def disarm(self) -> None:
+        """Fresh, generous limits for cleaning up after the run has ended or failed (so a
+        task that ignores cancellation still cannot hang the caller)."""
+        self._interrupt.clear()
+        self._max_steps = self._steps + 1_000_000
+        self._wall_timeout = 5.0
+        self._wall_start = time.monotonic()
+        self._max_virtual_time = float("inf")
 
     # -- lean scheduling (asyncio's semantics; handles built without the debug lookup) -------
     def call_soon(self, callback, *args, context=None):  # noqa: D102 - asyncio's API
@@ -379,15 +412,6 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._advance_to(when)
         return True
 
-    def _disarm(self) -> None:
-        """Fresh, generous limits for cleaning up after the run has ended or failed (so a
-        task that ignores cancellation still cannot hang the caller)."""
-        self._interrupt.clear()
-        self._max_steps = self._steps + 1_000_000
-        self._wall_timeout = 5.0
-        self._wall_start = time.monotonic()
-        self._max_virtual_time = float("inf")
-
     def _check_limits(self) -> None:
         self._steps += 1
         if self._interrupt.is_set():
@@ -425,6 +449,10 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
                 else "?"
             )
             waiting.append(f"  - task {task.get_name()} waiting at {where}")
+        for fiber in self._fibers:
+            stack = fiber.get_stack()
+            where = f"{stack[0].f_code.co_filename}:{stack[0].f_lineno} in {stack[0].f_code.co_name}" if stack else "?"
+            waiting.append(f"  - request {fiber.get_name()} waiting at {where}")
         if waiting:
             lines.append("Tasks still waiting:")
             lines.extend(sorted(waiting)[:20])
@@ -433,110 +461,147 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return "\n".join(lines)
 
 
+class Fiber:
+    """Runs a coroutine to completion from future callbacks, without an `asyncio.Task`.
+
+    For a coroutine already stepped once by hand (it yielded `awaiting`, a future): from
+    the next loop step on, each time the future it waits on is done, the fiber steps it
+    again, exactly where a Task would (the same callback, the same loop step). While it runs it is the current task,
+    so ``asyncio.timeout`` and ``asyncio.current_task()`` work inside it, and it can be
+    cancelled like a Task (``cancel``, ``cancelling``, ``uncancel``). When the coroutine
+    ends, ``on_done(tag, exc)`` is called at once with ``exc`` None, or the exception it
+    raised (``CancelledError`` included). Create one with `VirtualTimeLoop.resume`.
+    """
+
+    __slots__ = ("_loop", "_coro", "_on_done", "_tag", "_context", "_waiter", "_must_cancel",
+                 "_cancel_message", "_cancels", "_done", "__weakref__")
+
+    def __init__(self, loop: "VirtualTimeLoop", coro: Any, awaiting: Any,
+                 on_done: Callable[[Any, BaseException | None], None], tag: Any) -> None:
+        self._loop = loop
+        self._coro = coro
+        self._on_done = on_done
+        self._tag = tag
+        self._context = _copy_context()
+        self._waiter: Any = None
+        self._must_cancel = False
+        self._cancel_message: Any = None
+        self._cancels = 0
+        self._done = False
+        loop._fibers.add(self)
+        # A Task would take up the coroutine in its first step, in the next loop step: wait
+        # on `awaiting` from then, so callbacks keep exactly a Task's order.
+        loop.call_soon(self._wait_on, awaiting, context=self._context)
+
+    def _wait_on(self, result: Any) -> None:
+        # What Task.__step does with what the coroutine yielded.
+        loop = self._loop
+        if getattr(result, "_asyncio_future_blocking", None):
+            if result.get_loop() is not loop:
+                error = RuntimeError(f"{self!r} got Future {result!r} attached to a different loop")
+                loop.call_soon(self._step, error, context=self._context)
+                return
+            result._asyncio_future_blocking = False
+            result.add_done_callback(self._wakeup, context=self._context)
+            self._waiter = result
+            if self._must_cancel and result.cancel(msg=self._cancel_message):
+                self._must_cancel = False
+        elif result is None:  # a bare yield: one loop step
+            loop.call_soon(self._step, context=self._context)
+        else:
+            error = RuntimeError(f"{self!r} got bad yield: {result!r}")
+            loop.call_soon(self._step, error, context=self._context)
+
+    def _wakeup(self, future: Any) -> None:
+        self._step(None)
+
+    def _step(self, exc: BaseException | None = None) -> None:
+        if self._done:
+            return
+        if self._must_cancel:
+            if not isinstance(exc, asyncio.CancelledError):
+                exc = asyncio.CancelledError(*(() if self._cancel_message is None else (self._cancel_message,)))
+            self._must_cancel = False
+        self._waiter = None
+        loop = self._loop
+        _enter_task(loop, self)
+        try:
+            result = self._coro.send(None) if exc is None else self._coro.throw(exc)
+        except StopIteration:
+            _leave_task(loop, self)
+            self._finish(asyncio.CancelledError() if self._must_cancel else None)
+        except BaseException as error:  # noqa: BLE001 - handed to on_done
+            _leave_task(loop, self)
+            self._finish(error)
+            if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                raise
+        else:
+            _leave_task(loop, self)
+            self._wait_on(result)
+
+    def _finish(self, exc: BaseException | None) -> None:
+        self._done = True
+        loop = self._loop
+        loop._fibers.discard(self)
+        self._on_done(self._tag, exc)
+        if not loop._fibers and loop._fibers_gone is not None and not loop._fibers_gone.done():
+            loop._fibers_gone.set_result(None)
+
+    # -- the parts of the Task interface that asyncio.timeout and current_task() users need
+    def cancel(self, msg: Any = None) -> bool:
+        """Ask the coroutine to stop: a CancelledError at its current wait (as Task.cancel)."""
+        if self._done:
+            return False
+        self._cancels += 1
+        if self._waiter is not None and self._waiter.cancel(msg=msg):
+            return True
+        self._must_cancel = True
+        self._cancel_message = msg
+        return True
+
+    def cancelling(self) -> int:
+        """Pending cancellation requests (as Task.cancelling)."""
+        return self._cancels
+
+    def uncancel(self) -> int:
+        """Withdraw one cancellation request (as Task.uncancel)."""
+        if self._cancels > 0:
+            self._cancels -= 1
+        return self._cancels
+
+    def done(self) -> bool:
+        """True once the coroutine has ended."""
+        return self._done
+
+    def get_coro(self) -> Any:
+        return self._coro
+
+    def get_loop(self) -> "VirtualTimeLoop":
+        return self._loop
+
+    def get_name(self) -> str:
+        return f"fiber-{self._tag}"
+
+    def get_stack(self, *, limit: int | None = None) -> list[Any]:
+        frame = getattr(self._coro, "cr_frame", None)
+        return [frame] if frame is not None else []
+
+    def __repr__(self) -> str:
+        return f"<Fiber {self.get_name()} {'done' if self._done else 'waiting'}>"
+
+
 def _set_result_unless_done(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_result(None)
 
 
-Main = Union[Callable[[], Awaitable[T]], Awaitable[T]]
 
 
-def _run_on(loop: VirtualTimeLoop, main: Main[T]) -> T:
-    try:
-        asyncio.set_event_loop(loop)
-        coro = main() if callable(main) else main
-        task = loop.create_task(coro, name="simulation-main")  # type: ignore[arg-type]
-        loop._main_task = task
-        try:
-            result = loop.run_until_complete(task)
-        except BaseException:
-            # Cancel what is left so no "Task was destroyed but it is pending" noise remains.
-            _cancel_all(loop)
-            raise
-        # Like asyncio.run: background tasks still pending when main returns are cancelled.
-        _cancel_all(loop)
-        return result
-    finally:
-        loop._disarm()
-        try:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        except Exception:
-            pass
-        asyncio.set_event_loop(None)
-        loop.close()
+def __getattr__(name: str) -> Any:
+    # `run` lives in `cachesim.runner` (it uses only this module's public API); it stays
+    # importable from here: ``from cachesim.vtime import run``.
+    if name == "run":
+        from .runner import run
 
-
-def _cancel_all(loop: VirtualTimeLoop) -> None:
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    if not pending:
-        return
-    for t in pending:
-        t.cancel()
-    loop._disarm()
-    try:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    except BaseException:
-        pass
-
-
-def run(
-    main: Main[T],
-    *,
-    start_time: float = 0.0,
-    max_virtual_time: float = 24 * 3600.0,
-    wall_timeout: float | None = 60.0,
-    max_steps: int | None = None,
-) -> T:
-    """Run `main` (a coroutine function or coroutine) to completion in virtual time.
-
-    Raises `SimulationDeadlock` if the program waits on something nothing will complete,
-    `RunawaySimulation` past `max_virtual_time` virtual seconds, `wall_timeout` real
-    seconds or `max_steps` loop steps, and re-raises whatever `main` raises.
-
-    From a running event loop (a Jupyter cell) the simulation runs on a worker thread;
-    interrupting the kernel stops it. Like `asyncio.run`, tasks still pending when `main`
-    returns are cancelled (quietly) before the loop closes.
-
-    >>> import asyncio
-    >>> async def two_waits():
-    ...     await asyncio.gather(asyncio.sleep(1), asyncio.sleep(3))
-    ...     return asyncio.get_running_loop().time()
-    >>> run(two_waits)
-    3.0
-    """
-    if max_virtual_time <= 0:
-        raise ValueError(f"max_virtual_time must be positive, got {max_virtual_time!r}")
-    if wall_timeout is not None and wall_timeout <= 0:
-        raise ValueError(f"wall_timeout must be positive or None, got {wall_timeout!r}")
-    loop = VirtualTimeLoop(
-        start_time=start_time,
-        max_virtual_time=max_virtual_time,
-        wall_timeout=wall_timeout,
-        max_steps=max_steps,
-    )
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return _run_on(loop, main)  # no loop in this thread: run inline
-
-    # A loop already runs here (ipykernel): run on a worker thread and wait for it.
-    outcome: dict[str, Any] = {}
-
-    def worker() -> None:
-        try:
-            outcome["value"] = _run_on(loop, main)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=worker, name="cachesim-virtual-time", daemon=True)
-    thread.start()
-    try:
-        while thread.is_alive():
-            thread.join(0.05)
-    except KeyboardInterrupt:
-        loop.interrupt()
-        thread.join(5.0)
-        raise
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+        return run
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
