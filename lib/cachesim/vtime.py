@@ -44,7 +44,7 @@ import heapq
 import selectors
 import threading
 import time
-from asyncio import events
+from asyncio import events, format_helpers
 from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, Union
@@ -188,7 +188,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._max_steps = max_steps
         self._steps = 0
         self._wall_start = time.monotonic()
-        self._interrupt = threading.Event()
+        self._interrupted = False  # set from any thread by interrupt()
         self._countdown = 0  # steps until the self-pipe is polled again
         self._fibers: set[Fiber] = set()  # coroutines run by `resume`, not yet ended
         self._fibers_gone: asyncio.Future[None] | None = None
@@ -256,7 +256,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def disarm(self) -> None:
         """Fresh, generous limits for cleaning up after the run has ended or failed (so a
         task that ignores cancellation still cannot hang the caller)."""
-        self._interrupt.clear()
+        self._interrupted = False
         self._max_steps = self._steps + 1_000_000
         self._wall_timeout = 5.0
         self._wall_start = time.monotonic()
@@ -299,7 +299,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def _run_once(self) -> None:
         """One step: asyncio's `BaseEventLoop._run_once`, with the clock jumping instead of
         the selector waiting. Same order of callbacks, same clean-up of cancelled timers."""
-        self._check_limits()
+        steps = self._steps + 1
+        if self._interrupted or not steps & 4095 or (self._max_steps is not None and steps > self._max_steps):
+            self._check_limits()  # counts the step and raises past a limit
+        else:
+            self._steps = steps
         scheduled = self._scheduled
         count = len(scheduled)
         if (count > _MIN_SCHEDULED_TIMER_HANDLES
@@ -369,13 +373,27 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         else:
             for _ in range(len(ready)):
                 handle = popleft()
-                if not handle._cancelled:
-                    handle._run()
+                if handle._cancelled:
+                    continue
+                try:  # Handle._run, inlined
+                    handle._context.run(handle._callback, *handle._args)
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:
+                    self._callback_failed(handle, exc)
         handle = None  # break cycles when an exception occurs
+
+    def _callback_failed(self, handle: asyncio.Handle, exc: BaseException) -> None:
+        # What Handle._run reports when its callback raises.
+        source = format_helpers._format_callback_source(handle._callback, handle._args)
+        context = {"message": f"Exception in callback {source}", "exception": exc, "handle": handle}
+        if handle._source_traceback:
+            context["source_traceback"] = handle._source_traceback
+        self.call_exception_handler(context)
 
     def interrupt(self) -> None:
         """Ask the loop (from any thread) to stop at its next step with SimulationInterrupted."""
-        self._interrupt.set()
+        self._interrupted = True
         try:
             self._write_to_self()
         except Exception:  # closed already
@@ -409,12 +427,15 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         scheduled = self._scheduled
         if scheduled and scheduled[0][0] <= when:
             return False
-        self._advance_to(when)
+        if when > self._vnow and when - self._start_time <= self._max_virtual_time:
+            self._vnow = when  # _advance_to's fast path
+        else:
+            self._advance_to(when)
         return True
 
     def _check_limits(self) -> None:
         self._steps += 1
-        if self._interrupt.is_set():
+        if self._interrupted:
             raise SimulationInterrupted("the simulation was interrupted")
         if self._max_steps is not None and self._steps > self._max_steps:
             raise RunawaySimulation(
