@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import heapq
 import selectors
 import threading
@@ -195,6 +196,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         super().__init__(selector=_VirtualSelector(self))
         # Timers within a nanosecond of "now" are due: virtual time has no jitter.
         self._clock_resolution = 1e-9
+        # `time()` without a Python frame: caches and drivers read it several times a request.
+        self.time = functools.partial(getattr, self, "_vnow")  # type: ignore[method-assign]
 
     def time(self) -> float:  # noqa: D102 - asyncio's API
         return self._vnow
@@ -297,91 +300,105 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return self.call_at(self._vnow + delay, callback, *args, context=context)
 
     def _run_once(self) -> None:
-        """One step: asyncio's `BaseEventLoop._run_once`, with the clock jumping instead of
-        the selector waiting. Same order of callbacks, same clean-up of cancelled timers."""
-        steps = self._steps + 1
-        if self._interrupted or not steps & 4095 or (self._max_steps is not None and steps > self._max_steps):
-            self._check_limits()  # counts the step and raises past a limit
-        else:
-            self._steps = steps
-        scheduled = self._scheduled
-        count = len(scheduled)
-        if (count > _MIN_SCHEDULED_TIMER_HANDLES
-                and self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION):
-            kept = []
-            for item in scheduled:
-                if item[1]._cancelled:
-                    item[1]._scheduled = False
-                else:
-                    kept.append(item)
-            heapq.heapify(kept)
-            self._scheduled = scheduled = kept
-            self._timer_cancelled_count = 0
-        else:
-            while scheduled and scheduled[0][1]._cancelled:
-                self._timer_cancelled_count -= 1
-                _heappop(scheduled)[1]._scheduled = False
-
+        """Loop steps until `stop()`: each is asyncio's `BaseEventLoop._run_once` with the
+        clock jumping instead of the selector waiting (same order of callbacks, same
+        clean-up of cancelled timers). `run_forever` calls this and, as `_stopping` is set
+        when it returns, stops: many steps per call save a method call and lookups each."""
         ready = self._ready
-        if ready or self._stopping:
-            timeout: float | None = 0
-        elif scheduled:
-            timeout = min(max(0, scheduled[0][0] - self._vnow), _MAXIMUM_SELECT_TIMEOUT)
-        else:
-            timeout = None
-        # The real selector only carries the self-pipe (call_soon_threadsafe, interrupt):
-        # polling it every step would cost a syscall per step, so poll every 64 steps, and
-        # always before declaring a deadlock.
-        self._countdown -= 1
-        event_list = None
-        if self._countdown <= 0 or timeout is None:
-            self._countdown = 64
-            event_list = self._selector._real.select(0)
-        if event_list:
-            self._process_events(event_list)
-            event_list = None
-        elif timeout is None:
-            # Nothing ready, no timer: only an outside thread could wake us, and a
-            # deterministic simulation has none. Report instead of hanging forever.
-            raise SimulationDeadlock(self._describe_deadlock())
-        elif timeout > 0:
-            # Jump exactly onto the earliest timer (no floating-point drift from adding
-            # `when - now` to now), unless the timeout was clamped.
-            when = scheduled[0][0]
-            if when - self._vnow <= timeout * (1 + 1e-12):
-                self._advance_to(when)
-            else:
-                self._advance(timeout)
-
-        end_time = self._vnow + self._clock_resolution
-        while scheduled and scheduled[0][0] < end_time:
-            handle = _heappop(scheduled)[1]
-            handle._scheduled = False
-            ready.append(handle)
-
         popleft = ready.popleft
-        if self._debug:
-            for _ in range(len(ready)):
-                handle = popleft()
-                if handle._cancelled:
-                    continue
-                try:
-                    self._current_handle = handle
-                    handle._run()
-                finally:
-                    self._current_handle = None
-        else:
-            for _ in range(len(ready)):
-                handle = popleft()
-                if handle._cancelled:
-                    continue
-                try:  # Handle._run, inlined
-                    handle._context.run(handle._callback, *handle._args)
-                except (SystemExit, KeyboardInterrupt):
-                    raise
-                except BaseException as exc:
-                    self._callback_failed(handle, exc)
-        handle = None  # break cycles when an exception occurs
+        append = ready.append
+        heappop = _heappop
+        resolution = self._clock_resolution
+        max_steps = self._max_steps
+        start, max_virtual = self._start_time, self._max_virtual_time
+        while True:
+            steps = self._steps + 1
+            if self._interrupted or not steps & 4095 or (max_steps is not None and steps > max_steps):
+                self._check_limits()  # counts the step and raises past a limit
+            else:
+                self._steps = steps
+            scheduled = self._scheduled
+            count = len(scheduled)
+            if (count > _MIN_SCHEDULED_TIMER_HANDLES
+                    and self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION):
+                kept = []
+                for item in scheduled:
+                    if item[1]._cancelled:
+                        item[1]._scheduled = False
+                    else:
+                        kept.append(item)
+                heapq.heapify(kept)
+                self._scheduled = scheduled = kept
+                self._timer_cancelled_count = 0
+            else:
+                while scheduled and scheduled[0][1]._cancelled:
+                    self._timer_cancelled_count -= 1
+                    heappop(scheduled)[1]._scheduled = False
+
+            now = self._vnow
+            if ready or self._stopping:
+                timeout: float | None = 0
+            elif scheduled:
+                timeout = min(max(0, scheduled[0][0] - now), _MAXIMUM_SELECT_TIMEOUT)
+            else:
+                timeout = None
+            # The real selector only carries the self-pipe (call_soon_threadsafe, interrupt):
+            # polling it every step would cost a syscall per step, so poll every 64 steps,
+            # and always before declaring a deadlock.
+            self._countdown -= 1
+            event_list = None
+            if self._countdown <= 0 or timeout is None:
+                self._countdown = 64
+                event_list = self._selector._real.select(0)
+            if event_list:
+                self._process_events(event_list)
+                event_list = None
+            elif timeout is None:
+                # Nothing ready, no timer: only an outside thread could wake us, and a
+                # deterministic simulation has none. Report instead of hanging forever.
+                raise SimulationDeadlock(self._describe_deadlock())
+            elif timeout > 0:
+                # Jump exactly onto the earliest timer (no floating-point drift from adding
+                # `when - now` to now), unless the timeout was clamped.
+                when = scheduled[0][0]
+                if when - now > timeout * (1 + 1e-12):
+                    self._advance(timeout)
+                elif when - start <= max_virtual:
+                    self._vnow = when  # _advance_to's fast path
+                else:
+                    self._advance_to(when)
+                now = self._vnow
+
+            end_time = now + resolution
+            while scheduled and scheduled[0][0] < end_time:
+                handle = heappop(scheduled)[1]
+                handle._scheduled = False
+                append(handle)
+
+            if self._debug:
+                for _ in range(len(ready)):
+                    handle = popleft()
+                    if handle._cancelled:
+                        continue
+                    try:
+                        self._current_handle = handle
+                        handle._run()
+                    finally:
+                        self._current_handle = None
+            else:
+                for _ in range(len(ready)):
+                    handle = popleft()
+                    if handle._cancelled:
+                        continue
+                    try:  # Handle._run, inlined
+                        handle._context.run(handle._callback, *handle._args)
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:
+                        self._callback_failed(handle, exc)
+            handle = None  # break cycles when an exception occurs
+            if self._stopping:
+                return
 
     def _callback_failed(self, handle: asyncio.Handle, exc: BaseException) -> None:
         # What Handle._run reports when its callback raises.
