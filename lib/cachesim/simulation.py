@@ -78,7 +78,7 @@ class _Driver:
         self.n = len(times)
         self.lat = [0.0] * self.n
         self.err = bytearray(self.n)
-        self.i = 0
+        self.i = 0  # requests started: n once every request has started
         self.pending = 0
         self.done: asyncio.Future[None] = loop.create_future()
         self.progress = progress
@@ -98,42 +98,18 @@ class _Driver:
         if self.pending == 0 and self.i >= self.n and not self.done.done():
             self.done.set_result(None)
 
-    def pump(self) -> None:
-        try:
-            self._pump()
-        except BaseException as exc:  # noqa: BLE001 - delivered to the main coroutine
+    def ended(self, exc: BaseException | None) -> None:
+        """All requests started (exc None), or starting one failed (delivered to main)."""
+        if exc is not None:
             if not self.done.done():
                 self.done.set_exception(exc)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-
-    def _pump(self) -> None:
-        loop = self.loop
-        times = self.times
-        n = self.n
-        i = self.i
-        jump = loop.try_jump_to
-        now = loop.time
-        start = self._start
-        progress = self.progress
-        while i < n:
-            t = times[i]
-            if t > now() and not jump(t):
-                self.i = i
-                due = loop.next_timer()
-                if due is not None and due <= t:
-                    loop.call_at(t, self.pump)  # a timer is due first: come back at t
-                else:
-                    loop.call_soon(self.pump)  # only ready callbacks first: no timer needed
-                return
-            start(i)
-            i += 1
-            if not i & 4095:
-                loop.check_limits()
-                if progress is not None:
-                    progress.update(i, now() - self.t0)
-        self.i = n
+            return
+        self.i = self.n
         self._finish_if_done()
+
+    def tick(self, i: int) -> None:
+        if self.progress is not None:
+            self.progress.update(i, self.loop.time() - self.t0)
 
     def _start(self, i: int) -> None:
         if self.use_tasks:
@@ -294,7 +270,7 @@ async def simulate_async(
 
     for t in workload.deploys:
         loop.call_at(t0 + t, deploy)
-    loop.call_at(times[0] if times else t0, driver.pump)
+    loop.call_each_at(times, driver._start, driver.ended, driver.tick if prog is not None else None)
     try:
         await driver.done
     finally:

@@ -236,6 +236,18 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         ``await fut``, and ``h.cancel()`` if the wait is abandoned."""
         return self.call_at(when, _set_result_unless_done, future)
 
+    def call_each_at(self, times: list[float], callback: Callable[[int], None],
+                     on_end: Callable[[BaseException | None], None],
+                     tick: Callable[[int], None] | None = None) -> None:
+        """Call ``callback(i)`` at virtual time ``times[i]`` for each i in order (`times` is
+        sorted), as if each were a timer due then, without a timer each: while nothing else
+        is ready or due, the clock jumps from one time to the next inside one callback.
+
+        ``on_end(None)`` follows the last call; if a callback raises, the calls stop and
+        ``on_end(exc)`` gets the exception. Every 4096 calls the run's limits are checked
+        (`check_limits`) and ``tick(i)`` is called, if given."""
+        _EachAt(self, times, callback, on_end, tick).arm()
+
     def resume(self, coro: Any, awaiting: Any, on_done: Callable[[Any, BaseException | None], None],
                tag: Any = None) -> "Fiber":
         """Run `coro`, already stepped once by hand (it yielded `awaiting`), to its end
@@ -497,6 +509,67 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             if len(waiting) > 20:
                 lines.append(f"  ... and {len(waiting) - 20} more")
         return "\n".join(lines)
+
+
+class _EachAt:
+    """The state of one `VirtualTimeLoop.call_each_at`."""
+
+    __slots__ = ("loop", "times", "callback", "on_end", "tick", "i")
+
+    def __init__(self, loop: "VirtualTimeLoop", times: list[float], callback: Callable[[int], None],
+                 on_end: Callable[[BaseException | None], None], tick: Callable[[int], None] | None) -> None:
+        self.loop, self.times, self.callback, self.on_end, self.tick = loop, times, callback, on_end, tick
+        self.i = 0
+
+    def arm(self) -> None:
+        loop = self.loop
+        loop.call_at(self.times[0] if self.times else loop._vnow, self.pump)
+
+    def pump(self) -> None:
+        try:
+            done = self._pump()
+        except BaseException as exc:  # noqa: BLE001 - handed to on_end
+            self.on_end(exc)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            return
+        if done:
+            self.on_end(None)
+
+    def _pump(self) -> bool:
+        loop = self.loop
+        times = self.times
+        n = len(times)
+        i = self.i
+        callback = self.callback
+        tick = self.tick
+        ready = loop._ready
+        scheduled = loop._scheduled
+        start, max_virtual = loop._start_time, loop._max_virtual_time
+        try:
+            while i < n:
+                t = times[i]
+                if t > loop._vnow:
+                    # try_jump_to, inlined: move only if nothing is ready or due first.
+                    if ready or (scheduled and scheduled[0][0] <= t):
+                        if scheduled and scheduled[0][0] <= t:
+                            loop.call_at(t, self.pump)  # a timer is due first: come back at t
+                        else:
+                            loop.call_soon(self.pump)  # only ready callbacks first
+                        return False
+                    if t - start <= max_virtual:
+                        loop._vnow = t
+                    else:
+                        loop._advance_to(t)
+                callback(i)
+                i += 1
+                if not i & 4095:
+                    loop._check_limits()
+                    if tick is not None:
+                        tick(i)
+        finally:
+            self.i = i
+        return True
 
 
 class Fiber:
