@@ -221,6 +221,11 @@ def outage(at: float, duration: float) -> Fault:
     return Fault("outage", at=at, duration=float(duration))
 
 
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 @dataclass
 class _Log:
     starts: list[float] = field(default_factory=list)
@@ -370,7 +375,7 @@ class SimulatedDatabase:
                     # asyncio.sleep(delay) without its coroutine: the same timer, the same
                     # virtual time (the clock has not moved since `now` was read).
                     done = loop.create_future()
-                    timer = loop.wake_at(now + delay, done)
+                    timer = loop.call_at(now + delay, _wake, done)
                     try:
                         await done
                     except BaseException:

@@ -30,7 +30,8 @@ import numpy as np
 from .database import SimulatedDatabase
 from .progress import Progress, make_progress
 from .results import SimResult
-from .vtime import VirtualTimeLoop, run
+from .runner import run
+from .vtime import Fiber, VirtualTimeLoop
 from .workload import Workload
 
 __all__ = ["CacheLike", "CacheFactory", "simulate", "simulate_async", "STAT_FIELDS"]
@@ -145,7 +146,7 @@ class _Driver:
             return
         # It waits: resume it from the callback of what it waits on (no Task needed).
         self.pending += 1
-        self.loop.resume(coro, yielded, self._resumed, i)
+        Fiber(self.loop, coro, yielded, self._resumed, i)
 
     def _resumed(self, i: int, exc: BaseException | None) -> None:
         if exc is not None:

@@ -613,7 +613,7 @@ class Fiber:
                 loop.call_soon(self._step, error, context=self._context)
                 return
             result._asyncio_future_blocking = False
-            result.add_done_callback(self._wakeup, context=self._context)
+            result.add_done_callback(self._step, context=self._context)
             self._waiter = result
             if self._must_cancel and result.cancel(msg=self._cancel_message):
                 self._must_cancel = False
@@ -623,12 +623,12 @@ class Fiber:
             error = RuntimeError(f"{self!r} got bad yield: {result!r}")
             loop.call_soon(self._step, error, context=self._context)
 
-    def _wakeup(self, future: Any) -> None:
-        self._step(None)
-
-    def _step(self, exc: BaseException | None = None) -> None:
+    def _step(self, arg: Any = None) -> None:
+        # Task.__step: `arg` is the future it waited on (a done callback), None (a bare
+        # yield) or an exception to throw in.
         if self._done:
             return
+        exc = arg if isinstance(arg, BaseException) else None
         if self._must_cancel:
             if not isinstance(exc, asyncio.CancelledError):
                 exc = asyncio.CancelledError(*(() if self._cancel_message is None else (self._cancel_message,)))
