@@ -75,6 +75,20 @@ class LockCache:
         return self.data[key]
 
 
+class LateTimeoutCache:
+    """Waits first, then needs a current task (asyncio.timeout) for its load."""
+
+    def __init__(self, load):
+        self.load, self.data = load, {}
+
+    async def get(self, key):
+        if key not in self.data:
+            await asyncio.sleep(0.001)
+            async with asyncio.timeout(0.02):
+                self.data[key] = await self.load(key)
+        return self.data[key]
+
+
 class NeedsTaskCache(NaiveCache):
     async def get(self, key):
         async with asyncio.timeout(10):  # needs a current task before its first suspension
@@ -112,6 +126,10 @@ def _run(name):
         w = Workload(duration=5, rate=1000, keys=500, zipf_s=1.2, seed=6)
         db = SimulatedDatabase(latency=Uniform(0.005, 0.05), seed=6)
         return simulate(w, _swr(300, 1.0, early_refresh_beta=1.0), database=db)
+    if name == "late-timeout-cache":  # timeouts fire in some loads (lognormal tail)
+        w = Workload(duration=3, rate=600, keys=300, seed=8)
+        db = SimulatedDatabase(latency=LogNormal(0.01, 0.7), seed=8)
+        return simulate(w, LateTimeoutCache, database=db)
     if name == "needs-task-cache":
         w = Workload(duration=3, rate=500, keys=200, seed=4)
         return simulate(w, lambda l: NeedsTaskCache(l, ttl=0.3), database=SimulatedDatabase(latency=Fixed(0.01)))
@@ -128,7 +146,7 @@ def _run(name):
 
 RUNS = ("bench-naive-ttl1", "bench-naive-ttl60", "bench-swr-5k-ttl5", "bench-swr-10k-ttl60",
         "swr-capacity-timeouts-errors", "singleflight-fixed-capacity", "lock-cache-lognormal",
-        "swr-xfetch-uniform", "needs-task-cache", "rich-11",
+        "swr-xfetch-uniform", "needs-task-cache", "late-timeout-cache", "rich-11",
         "hot-key-demo-0", "hot-key-demo-1", "hot-key-demo-2")
 
 

@@ -24,6 +24,7 @@ EXPECTED = {
     "lock-cache-lognormal": "bc934dc47cf23992f24b25db99e355557130e2e33d9d12dbd2901dd08e237c3f",  # 2806 requests, 439 db calls
     "swr-xfetch-uniform": "0685ce7e4bb865e2aa3b1b6ddeb62155201e86f3ada0d511e5bd56555fa4a4d9",  # 5070 requests, 890 db calls
     "needs-task-cache": "ee9850473abac253bff11ba01c9d96454fcb47f6a4ad43759e16f656353fa320",  # 1560 requests, 601 db calls
+    "late-timeout-cache": "af067f479d8693a4b8696ad596e78c8fdfe5339cf9db266965459af1777c7d28",  # 1804 requests, 290 db calls (computed with 2c9ae03's lib/cachesim)
     "rich-11": "4139579896a24190d218ee2ebdb08cdb671bd225e3f5d8b8f53d77cbe94bd24c",  # 21280 requests, 4200 db calls
     "hot-key-demo-0": "fb9a9e1b115622af55581c275ed651f4d4555e37a2c220b94254541832eaaf5a",  # 2026 requests, 1049 db calls
     "hot-key-demo-1": "a1e2cc5895e32646bb62fecfe0bcce87edd26ca831db7b7476ce5e581abc473f",  # 2026 requests, 1 db calls
