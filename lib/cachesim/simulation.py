@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+from dataclasses import fields
 from types import CoroutineType
 from typing import Any, Awaitable, Callable, Hashable, Iterable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+from swrcache import CacheStats
 
 from .database import SimulatedDatabase
 from .progress import Progress, make_progress
@@ -36,17 +38,9 @@ from .workload import Workload
 
 __all__ = ["CacheLike", "CacheFactory", "simulate", "simulate_async", "STAT_FIELDS"]
 
-STAT_FIELDS = (
-    "hits",
-    "misses",
-    "stale_served",
-    "coalesced",
-    "loads",
-    "load_errors",
-    "refresh_timeouts",
-    "breaker_opens",
-    "evictions",
-)
+#: The cache counters a result sums over servers and deploys: `swrcache.CacheStats`'s
+#: fields, read from any cache's ``stats`` (a counter it lacks counts 0).
+STAT_FIELDS = tuple(f.name for f in fields(CacheStats))
 
 
 @runtime_checkable
