@@ -14,7 +14,7 @@
 The request driver is lean: arrivals are processed in a tight loop that moves the clock
 itself whenever nothing else is due (exactly what the loop would do), each `get` coroutine
 is stepped directly, and a request that waits is resumed from the callback of the future
-it waits on (`VirtualTimeLoop.resume`), without a Task of its own.
+it waits on (`cachesim.fiber.Fiber`), without a Task of its own.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from .database import SimulatedDatabase
 from .progress import Progress, make_progress
 from .results import SimResult
 from .runner import run
-from .vtime import Fiber, VirtualTimeLoop
+from .fiber import Fiber
+from .vtime import VirtualTimeLoop
 from .workload import Workload
 
 __all__ = ["CacheLike", "CacheFactory", "simulate", "simulate_async", "STAT_FIELDS"]

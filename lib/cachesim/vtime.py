@@ -10,22 +10,24 @@ It works from a notebook cell (where ipykernel already runs a loop: the simulati
 on a worker thread) and from pytest (inline).
 
 This is the only cachesim module that touches asyncio's loop internals. Drivers (the
-request driver in `simulation`, the database) use this small public API instead:
+request driver in `simulation`, `cachesim.fiber`, the database) use its public API:
 
-- ``loop.now`` (also ``loop.time()``): the virtual clock, in seconds;
-- ``loop.next_timer()``: when the earliest pending timer is due (None if there is none);
-- ``loop.has_ready()``: whether a callback is ready to run in this step;
+- ``loop.time()``: the virtual clock, in seconds;
 - ``loop.try_jump_to(when)``: move the clock to `when` if nothing would run before it;
-- ``loop.check_limits()``: count a step of work and enforce the run's limits (call it
-  every few thousand units of work done inside one callback);
-- ``loop.runs_here()``: whether this loop is the one running in the calling thread;
-- ``loop.wake_at(when, future)``: resolve `future` with None at `when` (unless it is done
-  by then); returns the timer handle (``asyncio.sleep`` without the coroutine).
+- ``loop.call_each_at(times, callback, on_end, tick)``: ``callback(i)`` at each
+  ``times[i]``, the clock jumping between them inside one callback (the arrival pump);
+- ``loop.check_limits()``: count a step of work and enforce the run's limits;
+- ``loop.runs_here()``: whether this loop is the running loop of the calling thread,
+  without ``asyncio.get_running_loop()`` (a system call per use in CPython 3.11);
+- ``loop.fiber_started(f)`` / ``fiber_ended(f)`` / ``has_fibers()`` /
+  ``await loop.cancel_fibers()``: the registry of Task-less coroutines (`Fiber`);
+- ``enter_task(loop, task)`` / ``leave_task(loop, task)``: make `task` the current task
+  while it runs (asyncio's own functions, for Task-like runners);
+- ``loop.interrupt()`` (any thread) and ``loop.disarm()`` (limits for clean-up).
 
-The loop itself is lean: `call_soon`, `call_at` and `call_later` build their handles
-without the debug bookkeeping when debug mode is off, and timers live in a heap of
-``(when, handle)`` pairs, which compares like asyncio's heap of handles (by `when`, ties
-keep the same heap order) without a Python-level comparison per heap step.
+The loop is lean and keeps asyncio's order exactly: handles are built without debug
+bookkeeping, timers sit in a heap of ``(when, handle)`` pairs (compared in C, ties in the
+same heap order as asyncio's heap of handles), and steps run without a selector wait.
 
 >>> import asyncio
 >>> from cachesim import run
@@ -46,38 +48,32 @@ import selectors
 import threading
 import time
 from asyncio import events, format_helpers
-from asyncio.tasks import _enter_task, _leave_task
+from asyncio.tasks import _enter_task as enter_task
+from asyncio.tasks import _leave_task as leave_task
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, Union
+from typing import Any
+
+from .limits import (
+    RunawaySimulation,
+    SimulationDeadlock,
+    SimulationError,
+    SimulationInterrupted,
+    describe_deadlock,
+    too_many_steps,
+    too_much_virtual_time,
+    too_much_wall_time,
+)
 
 __all__ = [
     "VirtualTimeLoop",
-    "Fiber",
+    "enter_task",
+    "leave_task",
     "SimulationError",
     "SimulationDeadlock",
     "RunawaySimulation",
     "SimulationInterrupted",
     "run",
 ]
-
-T = TypeVar("T")
-
-
-class SimulationError(RuntimeError):
-    """Base class for problems with a simulation run itself (not with the code under test)."""
-
-
-class SimulationDeadlock(SimulationError):
-    """Nothing is ready and no timer is scheduled, yet the main coroutine has not finished."""
-
-
-class RunawaySimulation(SimulationError):
-    """Virtual time, wall time or the step count ran past its limit."""
-
-
-class SimulationInterrupted(SimulationError):
-    """The run was stopped from outside (for example the notebook's interrupt button)."""
-
 
 _copy_context = contextvars.copy_context
 _heappush = heapq.heappush
@@ -134,38 +130,6 @@ class _LeanTimerHandle(_TimerHandle):
     __hash__ = _TimerHandle.__hash__
 
 
-class _VirtualSelector(selectors.BaseSelector):
-    """Wraps a real selector (it carries the loop's self-pipe); never blocks.
-
-    The loop's own step (`VirtualTimeLoop._run_once`) polls it and moves the clock."""
-
-    def __init__(self, loop: "VirtualTimeLoop") -> None:
-        self._real = selectors.DefaultSelector()
-        self._loop = loop
-
-    # Registration is delegated: the loop's self-pipe (used by call_soon_threadsafe) is real.
-    def register(self, fileobj, events, data=None):  # type: ignore[override]
-        return self._real.register(fileobj, events, data)
-
-    def unregister(self, fileobj):  # type: ignore[override]
-        return self._real.unregister(fileobj)
-
-    def modify(self, fileobj, events, data=None):  # type: ignore[override]
-        return self._real.modify(fileobj, events, data)
-
-    def get_key(self, fileobj):  # type: ignore[override]
-        return self._real.get_key(fileobj)
-
-    def get_map(self):  # type: ignore[override]
-        return self._real.get_map()
-
-    def close(self) -> None:
-        self._real.close()
-
-    def select(self, timeout=None):  # type: ignore[override]
-        return self._real.select(0)
-
-
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """A selector event loop driven by a virtual clock.
 
@@ -191,9 +155,9 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._wall_start = time.monotonic()
         self._interrupted = False  # set from any thread by interrupt()
         self._countdown = 0  # steps until the self-pipe is polled again
-        self._fibers: set[Fiber] = set()  # coroutines run by `resume`, not yet ended
+        self._fibers: set[Any] = set()  # Fibers (cachesim.fiber) not yet ended
         self._fibers_gone: asyncio.Future[None] | None = None
-        super().__init__(selector=_VirtualSelector(self))
+        super().__init__(selector=selectors.DefaultSelector())  # carries only the self-pipe
         # Timers within a nanosecond of "now" are due: virtual time has no jitter.
         self._clock_resolution = 1e-9
         # `time()` without a Python frame: caches and drivers read it several times a request.
@@ -203,20 +167,6 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return self._vnow
 
     # -- the public driver API ---------------------------------------------------------------
-    @property
-    def now(self) -> float:
-        """The virtual clock (the same as `time()`)."""
-        return self._vnow
-
-    def next_timer(self) -> float | None:
-        """When the earliest pending timer is due (cancelled ones may count), or None."""
-        scheduled = self._scheduled
-        return scheduled[0][0] if scheduled else None
-
-    def has_ready(self) -> bool:
-        """True if a callback is ready to run in the current step."""
-        return bool(self._ready)
-
     def check_limits(self) -> None:
         """Count one step and raise `RunawaySimulation` / `SimulationInterrupted` past a limit.
 
@@ -228,13 +178,6 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         """True if this loop is running in the calling thread (so it is the running loop),
         without `asyncio.get_running_loop()` (a system call per use in CPython 3.11)."""
         return self._thread_id == threading.get_ident()
-
-    def wake_at(self, when: float, future: asyncio.Future[Any]) -> asyncio.TimerHandle:
-        """Resolve `future` with None at virtual time `when`, unless it is done by then.
-
-        What `asyncio.sleep` does, without its coroutine: ``h = loop.wake_at(t, fut)``,
-        ``await fut``, and ``h.cancel()`` if the wait is abandoned."""
-        return self.call_at(when, _set_result_unless_done, future)
 
     def call_each_at(self, times: list[float], callback: Callable[[int], None],
                      on_end: Callable[[BaseException | None], None],
@@ -248,18 +191,24 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         (`check_limits`) and ``tick(i)`` is called, if given."""
         _EachAt(self, times, callback, on_end, tick).arm()
 
-    def resume(self, coro: Any, awaiting: Any, on_done: Callable[[Any, BaseException | None], None],
-               tag: Any = None) -> "Fiber":
-        """Run `coro`, already stepped once by hand (it yielded `awaiting`), to its end
-        without a Task: see `Fiber`. ``on_done(tag, exc)`` is called when it ends."""
-        return Fiber(self, coro, awaiting, on_done, tag)
+    def fiber_started(self, fiber: Any) -> None:
+        """Register a running `cachesim.fiber.Fiber` (cancelled by `cancel_fibers`, named in
+        deadlock reports)."""
+        self._fibers.add(fiber)
+
+    def fiber_ended(self, fiber: Any) -> None:
+        """Forget a fiber whose coroutine has ended."""
+        fibers = self._fibers
+        fibers.discard(fiber)
+        if not fibers and self._fibers_gone is not None and not self._fibers_gone.done():
+            self._fibers_gone.set_result(None)
 
     def has_fibers(self) -> bool:
-        """True while a coroutine run by `resume` has not ended."""
+        """True while a registered fiber has not ended."""
         return bool(self._fibers)
 
     async def cancel_fibers(self) -> None:
-        """Cancel every coroutine run by `resume` and wait until all have ended."""
+        """Cancel every registered fiber and wait until all have ended."""
         if not self._fibers:
             return
         self._fibers_gone = self.create_future()
@@ -283,13 +232,6 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             raise RuntimeError("Event loop is closed")
         if self._debug:
             return super().call_soon(callback, *args, context=context)
-        handle = _LeanHandle(callback, args, self, context)
-        self._ready.append(handle)
-        return handle
-
-    def _call_soon(self, callback, args, context):  # call_soon_threadsafe's path
-        if self._debug:
-            return super()._call_soon(callback, args, context)
         handle = _LeanHandle(callback, args, self, context)
         self._ready.append(handle)
         return handle
@@ -361,7 +303,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             event_list = None
             if self._countdown <= 0 or timeout is None:
                 self._countdown = 64
-                event_list = self._selector._real.select(0)
+                event_list = self._selector.select(0)  # never blocks
             if event_list:
                 self._process_events(event_list)
                 event_list = None
@@ -436,21 +378,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             self._vnow = when
         elapsed = self._vnow - self._start_time
         if elapsed > self._max_virtual_time:
-            raise RunawaySimulation(
-                f"virtual time passed max_virtual_time={self._max_virtual_time:g} s without the "
-                "main coroutine finishing. Likely cause: a loop that keeps sleeping or polling "
-                "(a `while True` with `await asyncio.sleep(...)`), or a workload with no end. "
-                "Raise max_virtual_time if the run really is that long."
-            )
+            raise RunawaySimulation(too_much_virtual_time(self._max_virtual_time))
 
     def try_jump_to(self, when: float) -> bool:
-        """Move the clock to `when` if nothing else would run before it; True if moved.
-
-        Used by request drivers to process many arrivals in one loop step: it is exactly what
-        the loop itself would do (jump to the next due time) without a trip through the
-        selector. False when a callback is ready or a timer is due at or before `when`;
-        the caller should then schedule itself with `call_at(when, ...)`.
-        """
+        """Move the clock to `when` if nothing else would run before it; True if moved
+        (exactly what the loop would do). False when a callback is ready or a timer is due
+        at or before `when`: the caller should then come back with `call_at(when, ...)`."""
         if self._ready:
             return False
         scheduled = self._scheduled
@@ -467,48 +400,14 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         if self._interrupted:
             raise SimulationInterrupted("the simulation was interrupted")
         if self._max_steps is not None and self._steps > self._max_steps:
-            raise RunawaySimulation(
-                f"the loop ran {self._max_steps} steps at virtual time {self._vnow:.6f} s. Likely "
-                "cause: tasks that hand control back and forth without time passing "
-                "(`await asyncio.sleep(0)` in a loop)."
-            )
+            raise RunawaySimulation(too_many_steps(self._max_steps, self._vnow))
         # Checking the wall clock every step would cost a syscall; every 4096 steps is enough.
         if self._wall_timeout is not None and self._steps % 4096 == 0:
             if time.monotonic() - self._wall_start > self._wall_timeout:
-                raise RunawaySimulation(
-                    f"the simulation used more than wall_timeout={self._wall_timeout:g} s of real "
-                    f"time (virtual time reached {self._vnow:.3f} s). Likely cause: tasks that "
-                    "never wait on time, or far more simulated work than intended."
-                )
+                raise RunawaySimulation(too_much_wall_time(self._wall_timeout, self._vnow))
 
     def _describe_deadlock(self) -> str:
-        lines = [
-            f"deadlock at virtual time {self._vnow:.6f} s: nothing is scheduled to run, yet the "
-            "simulation has not finished. Some task is awaiting a future, event or lock that "
-            "nothing will ever complete (a forgotten `set_result`, an un-released lock, or a "
-            "waiter on a load that was dropped)."
-        ]
-        waiting = []
-        for task in asyncio.all_tasks(self):
-            if task.done():
-                continue
-            stack = task.get_stack(limit=1)
-            where = (
-                f"{stack[0].f_code.co_filename}:{stack[0].f_lineno} in {stack[0].f_code.co_name}"
-                if stack
-                else "?"
-            )
-            waiting.append(f"  - task {task.get_name()} waiting at {where}")
-        for fiber in self._fibers:
-            stack = fiber.get_stack()
-            where = f"{stack[0].f_code.co_filename}:{stack[0].f_lineno} in {stack[0].f_code.co_name}" if stack else "?"
-            waiting.append(f"  - request {fiber.get_name()} waiting at {where}")
-        if waiting:
-            lines.append("Tasks still waiting:")
-            lines.extend(sorted(waiting)[:20])
-            if len(waiting) > 20:
-                lines.append(f"  ... and {len(waiting) - 20} more")
-        return "\n".join(lines)
+        return describe_deadlock(self._vnow, asyncio.all_tasks(self), self._fibers)
 
 
 class _EachAt:
@@ -516,10 +415,9 @@ class _EachAt:
 
     __slots__ = ("loop", "times", "callback", "on_end", "tick", "i")
 
-    def __init__(self, loop: "VirtualTimeLoop", times: list[float], callback: Callable[[int], None],
+    def __init__(self, loop: VirtualTimeLoop, times: list[float], callback: Callable[[int], None],
                  on_end: Callable[[BaseException | None], None], tick: Callable[[int], None] | None) -> None:
-        self.loop, self.times, self.callback, self.on_end, self.tick = loop, times, callback, on_end, tick
-        self.i = 0
+        self.loop, self.times, self.callback, self.on_end, self.tick, self.i = loop, times, callback, on_end, tick, 0
 
     def arm(self) -> None:
         loop = self.loop
@@ -537,14 +435,9 @@ class _EachAt:
             self.on_end(None)
 
     def _pump(self) -> bool:
-        loop = self.loop
-        times = self.times
+        loop, times, i, callback, tick = self.loop, self.times, self.i, self.callback, self.tick
         n = len(times)
-        i = self.i
-        callback = self.callback
-        tick = self.tick
-        ready = loop._ready
-        scheduled = loop._scheduled
+        ready, scheduled = loop._ready, loop._scheduled
         start, max_virtual = loop._start_time, loop._max_virtual_time
         try:
             while i < n:
@@ -570,142 +463,6 @@ class _EachAt:
         finally:
             self.i = i
         return True
-
-
-class Fiber:
-    """Runs a coroutine to completion from future callbacks, without an `asyncio.Task`.
-
-    For a coroutine already stepped once by hand (it yielded `awaiting`, a future): from
-    the next loop step on, each time the future it waits on is done, the fiber steps it
-    again, exactly where a Task would (the same callback, the same loop step). While it runs it is the current task,
-    so ``asyncio.timeout`` and ``asyncio.current_task()`` work inside it, and it can be
-    cancelled like a Task (``cancel``, ``cancelling``, ``uncancel``). When the coroutine
-    ends, ``on_done(tag, exc)`` is called at once with ``exc`` None, or the exception it
-    raised (``CancelledError`` included). Create one with `VirtualTimeLoop.resume`.
-    """
-
-    __slots__ = ("_loop", "_coro", "_on_done", "_tag", "_context", "_waiter", "_must_cancel",
-                 "_cancel_message", "_cancels", "_done", "__weakref__")
-
-    def __init__(self, loop: "VirtualTimeLoop", coro: Any, awaiting: Any,
-                 on_done: Callable[[Any, BaseException | None], None], tag: Any) -> None:
-        self._loop = loop
-        self._coro = coro
-        self._on_done = on_done
-        self._tag = tag
-        self._context = _copy_context()
-        self._waiter: Any = None
-        self._must_cancel = False
-        self._cancel_message: Any = None
-        self._cancels = 0
-        self._done = False
-        loop._fibers.add(self)
-        # A Task would take up the coroutine in its first step, in the next loop step: wait
-        # on `awaiting` from then, so callbacks keep exactly a Task's order.
-        loop.call_soon(self._wait_on, awaiting, context=self._context)
-
-    def _wait_on(self, result: Any) -> None:
-        # What Task.__step does with what the coroutine yielded.
-        loop = self._loop
-        if getattr(result, "_asyncio_future_blocking", None):
-            if result.get_loop() is not loop:
-                error = RuntimeError(f"{self!r} got Future {result!r} attached to a different loop")
-                loop.call_soon(self._step, error, context=self._context)
-                return
-            result._asyncio_future_blocking = False
-            result.add_done_callback(self._step, context=self._context)
-            self._waiter = result
-            if self._must_cancel and result.cancel(msg=self._cancel_message):
-                self._must_cancel = False
-        elif result is None:  # a bare yield: one loop step
-            loop.call_soon(self._step, context=self._context)
-        else:
-            error = RuntimeError(f"{self!r} got bad yield: {result!r}")
-            loop.call_soon(self._step, error, context=self._context)
-
-    def _step(self, arg: Any = None) -> None:
-        # Task.__step: `arg` is the future it waited on (a done callback), None (a bare
-        # yield) or an exception to throw in.
-        if self._done:
-            return
-        exc = arg if isinstance(arg, BaseException) else None
-        if self._must_cancel:
-            if not isinstance(exc, asyncio.CancelledError):
-                exc = asyncio.CancelledError(*(() if self._cancel_message is None else (self._cancel_message,)))
-            self._must_cancel = False
-        self._waiter = None
-        loop = self._loop
-        _enter_task(loop, self)
-        try:
-            result = self._coro.send(None) if exc is None else self._coro.throw(exc)
-        except StopIteration:
-            _leave_task(loop, self)
-            self._finish(asyncio.CancelledError() if self._must_cancel else None)
-        except BaseException as error:  # noqa: BLE001 - handed to on_done
-            _leave_task(loop, self)
-            self._finish(error)
-            if isinstance(error, (KeyboardInterrupt, SystemExit)):
-                raise
-        else:
-            _leave_task(loop, self)
-            self._wait_on(result)
-
-    def _finish(self, exc: BaseException | None) -> None:
-        self._done = True
-        loop = self._loop
-        loop._fibers.discard(self)
-        self._on_done(self._tag, exc)
-        if not loop._fibers and loop._fibers_gone is not None and not loop._fibers_gone.done():
-            loop._fibers_gone.set_result(None)
-
-    # -- the parts of the Task interface that asyncio.timeout and current_task() users need
-    def cancel(self, msg: Any = None) -> bool:
-        """Ask the coroutine to stop: a CancelledError at its current wait (as Task.cancel)."""
-        if self._done:
-            return False
-        self._cancels += 1
-        if self._waiter is not None and self._waiter.cancel(msg=msg):
-            return True
-        self._must_cancel = True
-        self._cancel_message = msg
-        return True
-
-    def cancelling(self) -> int:
-        """Pending cancellation requests (as Task.cancelling)."""
-        return self._cancels
-
-    def uncancel(self) -> int:
-        """Withdraw one cancellation request (as Task.uncancel)."""
-        if self._cancels > 0:
-            self._cancels -= 1
-        return self._cancels
-
-    def done(self) -> bool:
-        """True once the coroutine has ended."""
-        return self._done
-
-    def get_coro(self) -> Any:
-        return self._coro
-
-    def get_loop(self) -> "VirtualTimeLoop":
-        return self._loop
-
-    def get_name(self) -> str:
-        return f"fiber-{self._tag}"
-
-    def get_stack(self, *, limit: int | None = None) -> list[Any]:
-        frame = getattr(self._coro, "cr_frame", None)
-        return [frame] if frame is not None else []
-
-    def __repr__(self) -> str:
-        return f"<Fiber {self.get_name()} {'done' if self._done else 'waiting'}>"
-
-
-def _set_result_unless_done(future: asyncio.Future[Any]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 
 
 def __getattr__(name: str) -> Any:
