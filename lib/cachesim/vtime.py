@@ -160,8 +160,9 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         super().__init__(selector=selectors.DefaultSelector())  # carries only the self-pipe
         # Timers within a nanosecond of "now" are due: virtual time has no jitter.
         self._clock_resolution = 1e-9
-        # `time()` without a Python frame: caches and drivers read it several times a request.
+        # `time()` and `create_future()` without a Python frame: read and made per request.
         self.time = functools.partial(getattr, self, "_vnow")  # type: ignore[method-assign]
+        self.create_future = functools.partial(asyncio.Future, loop=self)  # type: ignore[method-assign]
 
     def time(self) -> float:  # noqa: D102 - asyncio's API
         return self._vnow
@@ -235,6 +236,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         handle = _LeanHandle(callback, args, self, context)
         self._ready.append(handle)
         return handle
+
+    def create_task(self, coro, *, name=None, context=None):  # noqa: D102 - asyncio's API
+        if self._closed or self._task_factory is not None or self._debug:
+            return super().create_task(coro, name=name, context=context)
+        return asyncio.Task(coro, loop=self, name=name, context=context)
 
     def call_at(self, when, callback, *args, context=None):  # noqa: D102 - asyncio's API
         if when is None:
