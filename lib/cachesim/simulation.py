@@ -82,6 +82,7 @@ class _Driver:
         self.use_tasks = False
         self.error_kinds: dict[str, int] = {}
         self.first_errors: dict[str, str] = {}
+        self._start = self._make_start()
 
     def _error(self, i: int, exc: BaseException) -> None:
         self.err[i] = 1
@@ -107,41 +108,52 @@ class _Driver:
         if self.progress is not None:
             self.progress.update(i, self.loop.time() - self.t0)
 
-    def _start(self, i: int) -> None:
-        if self.use_tasks:
-            self.pending += 1
-            self.loop.create_task(self._run_task(i))
-            return
-        coro = self.caches[self.servers[i]].get(self.keys[i])
-        if type(coro) is not CoroutineType:
-            if not inspect.isawaitable(coro):
-                raise TypeError(
-                    f"cache.get({self.keys[i]!r}) returned {type(coro).__name__}, not an awaitable: "
-                    "the cache's get must be `async def get(self, key)`"
-                )
-            self.pending += 1
-            self.loop.create_task(self._finish(i, coro))
-            return
-        try:
-            yielded = coro.send(None)
-        except StopIteration:
-            return  # answered without waiting: latency 0
-        except RuntimeError as exc:
-            if "task" in str(exc).lower():
-                # The cache needs a current task (e.g. asyncio.timeout) before its first
-                # suspension: fall back to one Task per request from now on.
-                coro.close()
-                self.use_tasks = True
-                self._start(i)
+    def _make_start(self) -> Callable[[int], None]:
+        """`start(i)`: begin request i (a closure: this runs once per request)."""
+        caches, servers, keys, loop = self.caches, self.servers, self.keys, self.loop
+        resumed = self._resumed
+        coroutine = CoroutineType
+
+        def start(i: int) -> None:
+            if self.use_tasks:
+                self.pending += 1
+                loop.create_task(self._run_task(i))
                 return
-            self._error(i, exc)
-            return
-        except Exception as exc:
-            self._error(i, exc)
-            return
-        # It waits: resume it from the callback of what it waits on (no Task needed).
+            coro = caches[servers[i]].get(keys[i])
+            if type(coro) is not coroutine:
+                self._start_awaitable(i, coro)
+                return
+            try:
+                yielded = coro.send(None)
+            except StopIteration:
+                return  # answered without waiting: latency 0
+            except Exception as exc:
+                self._first_step_failed(i, coro, exc)
+                return
+            # It waits: resume it from the callback of what it waits on (no Task needed).
+            self.pending += 1
+            Fiber(loop, coro, yielded, resumed, i)
+
+        return start
+
+    def _start_awaitable(self, i: int, coro: Any) -> None:
+        if not inspect.isawaitable(coro):
+            raise TypeError(
+                f"cache.get({self.keys[i]!r}) returned {type(coro).__name__}, not an awaitable: "
+                "the cache's get must be `async def get(self, key)`"
+            )
         self.pending += 1
-        Fiber(self.loop, coro, yielded, self._resumed, i)
+        self.loop.create_task(self._finish(i, coro))
+
+    def _first_step_failed(self, i: int, coro: Any, exc: Exception) -> None:
+        if isinstance(exc, RuntimeError) and "task" in str(exc).lower():
+            # The cache needs a current task (e.g. asyncio.timeout) before its first
+            # suspension: fall back to one Task per request from now on.
+            coro.close()
+            self.use_tasks = True
+            self._start(i)
+            return
+        self._error(i, exc)
 
     def _resumed(self, i: int, exc: BaseException | None) -> None:
         if exc is not None:
