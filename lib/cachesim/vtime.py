@@ -278,9 +278,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             else:
                 self._steps = steps
             scheduled = self._scheduled
-            count = len(scheduled)
-            if (count > _MIN_SCHEDULED_TIMER_HANDLES
-                    and self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION):
+            cancelled = self._timer_cancelled_count  # 0: no cancelled timer in the heap
+            if not cancelled:
+                pass
+            elif (len(scheduled) > _MIN_SCHEDULED_TIMER_HANDLES
+                    and cancelled / len(scheduled) > _MIN_CANCELLED_TIMER_HANDLES_FRACTION):
                 kept = []
                 for item in scheduled:
                     if item[1]._cancelled:
@@ -298,8 +300,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             now = self._vnow
             if ready or self._stopping:
                 timeout: float | None = 0
-            elif scheduled:
-                timeout = min(max(0, scheduled[0][0] - now), _MAXIMUM_SELECT_TIMEOUT)
+            elif scheduled:  # min(max(0, when - now), _MAXIMUM_SELECT_TIMEOUT)
+                timeout = scheduled[0][0] - now
+                if not timeout > 0:
+                    timeout = 0
+                elif timeout > _MAXIMUM_SELECT_TIMEOUT:
+                    timeout = _MAXIMUM_SELECT_TIMEOUT
             else:
                 timeout = None
             # The real selector only carries the self-pipe (call_soon_threadsafe, interrupt):
