@@ -22,11 +22,28 @@ class Fiber:
 
     For a coroutine already stepped once by hand (it yielded `awaiting`, a future): from
     the next loop step on, each time the future it waits on is done, the fiber steps it
-    again, exactly where a Task would (the same callback, the same loop step). While it runs it is the current task,
-    so ``asyncio.timeout`` and ``asyncio.current_task()`` work inside it, and it can be
+    again, exactly where a Task would (the same callback, the same loop step), so the
+    order of everything else stays a Task's. While it runs it is the current task, so
+    ``asyncio.timeout`` and ``asyncio.current_task()`` work inside it, and it can be
     cancelled like a Task (``cancel``, ``cancelling``, ``uncancel``). When the coroutine
     ends, ``on_done(tag, exc)`` is called at once with ``exc`` None, or the exception it
     raised (``CancelledError`` included).
+
+    >>> import asyncio
+    >>> from cachesim import run
+    >>> async def request():
+    ...     await asyncio.sleep(1.0)
+    ...     async with asyncio.timeout(5):  # needs a current task: the fiber
+    ...         await asyncio.sleep(0.5)
+    ...     return "done"
+    >>> async def main():
+    ...     loop, ended = asyncio.get_running_loop(), []
+    ...     coro = request()
+    ...     Fiber(loop, coro, coro.send(None), lambda tag, exc: ended.append((tag, exc, loop.time())), "r1")
+    ...     await asyncio.sleep(2)
+    ...     return ended
+    >>> run(main)
+    [('r1', None, 1.5)]
     """
 
     __slots__ = ("_loop", "_coro", "_on_done", "_tag", "_context", "_waiter", "_must_cancel",
@@ -93,7 +110,14 @@ class Fiber:
                 raise
         else:
             leave_task(loop, self)
-            self._wait_on(result)
+            if getattr(result, "_asyncio_future_blocking", None) and result.get_loop() is loop:
+                result._asyncio_future_blocking = False  # _wait_on's common case, inlined
+                result.add_done_callback(self._step, context=self._context)
+                self._waiter = result
+                if self._must_cancel and result.cancel(msg=self._cancel_message):
+                    self._must_cancel = False
+            else:
+                self._wait_on(result)
 
     def _finish(self, exc: BaseException | None) -> None:
         self._done = True
