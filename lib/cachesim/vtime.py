@@ -436,17 +436,6 @@ class _EachAt:
         loop.call_at(self.times[0] if self.times else loop._vnow, self.pump)
 
     def pump(self) -> None:
-        try:
-            done = self._pump()
-        except BaseException as exc:  # noqa: BLE001 - handed to on_end
-            self.on_end(exc)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            return
-        if done:
-            self.on_end(None)
-
-    def _pump(self) -> bool:
         loop, times, i, callback, tick = self.loop, self.times, self.i, self.callback, self.tick
         n = len(times)
         ready, scheduled = loop._ready, loop._scheduled
@@ -457,11 +446,12 @@ class _EachAt:
                 if t > loop._vnow:
                     # try_jump_to, inlined: move only if nothing is ready or due first.
                     if ready or (scheduled and scheduled[0][0] <= t):
+                        self.i = i
                         if scheduled and scheduled[0][0] <= t:
                             loop.call_at(t, self.pump)  # a timer is due first: come back at t
                         else:
                             loop.call_soon(self.pump)  # only ready callbacks first
-                        return False
+                        return
                     if t - start <= max_virtual:
                         loop._vnow = t
                     else:
@@ -472,9 +462,14 @@ class _EachAt:
                     loop._check_limits()
                     if tick is not None:
                         tick(i)
-        finally:
+        except BaseException as exc:  # noqa: BLE001 - handed to on_end
             self.i = i
-        return True
+            self.on_end(exc)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            return
+        self.i = n
+        self.on_end(None)
 
 
 def __getattr__(name: str) -> Any:
