@@ -127,6 +127,17 @@ class _LeanTimerHandle(_TimerHandle):
     def __eq__(self, other: object) -> bool:
         return self is other
 
+    def cancel(self) -> None:  # TimerHandle.cancel and Handle.cancel in one frame
+        if not self._cancelled:
+            loop = self._loop
+            if self._scheduled:
+                loop._timer_cancelled_count += 1
+            self._cancelled = True
+            if loop._debug:
+                self._repr = repr(self)
+            self._callback = None
+            self._args = None
+
     __hash__ = _TimerHandle.__hash__
 
 
@@ -257,7 +268,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def call_later(self, delay, callback, *args, context=None):  # noqa: D102 - asyncio's API
         if delay is None:
             raise TypeError("delay must not be None")
-        return self.call_at(self._vnow + delay, callback, *args, context=context)
+        if self._closed or self._debug:
+            return self.call_at(self._vnow + delay, callback, *args, context=context)
+        when = self._vnow + delay  # call_at, inlined
+        timer = _LeanTimerHandle(when, callback, args, self, context)
+        _heappush(self._scheduled, (when, timer))
+        return timer
 
     def _run_once(self) -> None:
         """Loop steps until `stop()`: each is asyncio's `BaseEventLoop._run_once` with the
