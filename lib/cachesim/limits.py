@@ -6,6 +6,7 @@ True
 
 from __future__ import annotations
 
+import time
 from typing import Any, Iterable
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "RunawaySimulation",
     "SimulationInterrupted",
     "describe_deadlock",
+    "Limits",
 ]
 
 
@@ -31,6 +33,53 @@ class RunawaySimulation(SimulationError):
 
 class SimulationInterrupted(SimulationError):
     """The run was stopped from outside (for example the notebook's interrupt button)."""
+
+
+class Limits:
+    """A run's limits and the count of loop steps; `VirtualTimeLoop.limits`.
+
+    The loop counts a step with ``steps += 1`` unless a check is due (an interrupt, the step
+    limit, or every 4096th step, when the wall clock is read): then it calls `step`. It
+    calls `check_time` when the clock would pass ``start_time + max_virtual_time``.
+    """
+
+    __slots__ = ("start_time", "max_virtual_time", "wall_timeout", "max_steps", "steps",
+                 "wall_start", "interrupted")
+
+    def __init__(self, start_time: float, max_virtual_time: float, wall_timeout: float | None,
+                 max_steps: int | None) -> None:
+        self.start_time = start_time
+        self.max_virtual_time = max_virtual_time
+        self.wall_timeout = wall_timeout
+        self.max_steps = max_steps
+        self.steps = 0
+        self.wall_start = time.monotonic()
+        self.interrupted = False  # set from any thread by VirtualTimeLoop.interrupt()
+
+    def step(self, now: float) -> None:
+        """Count one step; raise `SimulationInterrupted` or `RunawaySimulation` past a limit."""
+        self.steps += 1
+        if self.interrupted:
+            raise SimulationInterrupted("the simulation was interrupted")
+        if self.max_steps is not None and self.steps > self.max_steps:
+            raise RunawaySimulation(too_many_steps(self.max_steps, now))
+        # Checking the wall clock every step would cost a syscall; every 4096 steps is enough.
+        if self.wall_timeout is not None and self.steps % 4096 == 0:
+            if time.monotonic() - self.wall_start > self.wall_timeout:
+                raise RunawaySimulation(too_much_wall_time(self.wall_timeout, now))
+
+    def check_time(self, now: float) -> None:
+        """Raise `RunawaySimulation` if `now` is past the virtual-time limit."""
+        if now - self.start_time > self.max_virtual_time:
+            raise RunawaySimulation(too_much_virtual_time(self.max_virtual_time))
+
+    def disarm(self) -> None:
+        """Fresh, generous limits for cleaning up after the run has ended or failed."""
+        self.interrupted = False
+        self.max_steps = self.steps + 1_000_000
+        self.wall_timeout = 5.0
+        self.wall_start = time.monotonic()
+        self.max_virtual_time = float("inf")
 
 
 def too_much_virtual_time(max_virtual_time: float) -> str:

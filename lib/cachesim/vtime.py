@@ -4,10 +4,7 @@
 `wait_for`, `asyncio.timeout` and `loop.call_later` reads the loop's virtual clock, and
 when nothing is ready to run the clock jumps straight to the next timer. A two-second
 database refresh therefore costs microseconds of wall time, and the same program gives
-the same timings on every machine.
-
-It works from a notebook cell (where ipykernel already runs a loop: the simulation runs
-on a worker thread) and from pytest (inline).
+the same timings on every machine (`cachesim.runner`: from pytest and notebook cells).
 
 This is the only cachesim module that touches asyncio's loop internals. Drivers (the
 request driver in `simulation`, `cachesim.fiber`, the database) use its public API:
@@ -46,7 +43,6 @@ import functools
 import heapq
 import selectors
 import threading
-import time
 from asyncio import events, format_helpers
 from asyncio.tasks import _enter_task as enter_task
 from asyncio.tasks import _leave_task as leave_task
@@ -54,26 +50,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .limits import (
+    Limits,
     RunawaySimulation,
     SimulationDeadlock,
     SimulationError,
     SimulationInterrupted,
     describe_deadlock,
-    too_many_steps,
-    too_much_virtual_time,
-    too_much_wall_time,
 )
 
-__all__ = [
-    "VirtualTimeLoop",
-    "enter_task",
-    "leave_task",
-    "SimulationError",
-    "SimulationDeadlock",
-    "RunawaySimulation",
-    "SimulationInterrupted",
-    "run",
-]
+__all__ = ["VirtualTimeLoop", "enter_task", "leave_task", "SimulationError", "SimulationDeadlock",
+           "RunawaySimulation", "SimulationInterrupted", "run"]
 
 _copy_context = contextvars.copy_context
 _heappush = heapq.heappush
@@ -158,13 +144,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         max_steps: int | None = None,
     ) -> None:
         self._vnow = float(start_time)
-        self._start_time = float(start_time)
-        self._max_virtual_time = max_virtual_time
-        self._wall_timeout = wall_timeout
-        self._max_steps = max_steps
-        self._steps = 0
-        self._wall_start = time.monotonic()
-        self._interrupted = False  # set from any thread by interrupt()
+        #: The run's limits and step count (`cachesim.limits.Limits`).
+        self.limits = Limits(float(start_time), max_virtual_time, wall_timeout, max_steps)
         self._countdown = 0  # steps until the self-pipe is polled again
         self._fibers: set[Any] = set()  # Fibers (cachesim.fiber) not yet ended
         self._fibers_gone: asyncio.Future[None] | None = None
@@ -184,7 +165,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
         The loop calls it once per step; a driver doing much work inside one callback calls
         it every few thousand units of work so limits and interrupts still apply."""
-        self._check_limits()
+        self.limits.step(self._vnow)
 
     def runs_here(self) -> bool:
         """True if this loop is running in the calling thread (so it is the running loop),
@@ -201,11 +182,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         ``on_end(None)`` follows the last call; if a callback raises, the calls stop and
         ``on_end(exc)`` gets the exception. Every 4096 calls the run's limits are checked
         (`check_limits`) and ``tick(i)`` is called, if given."""
-        _EachAt(self, times, callback, on_end, tick).arm()
+        pump = _EachAt(self, times, callback, on_end, tick).pump
+        self.call_at(times[0] if times else self._vnow, pump)
 
     def fiber_started(self, fiber: Any) -> None:
-        """Register a running `cachesim.fiber.Fiber` (cancelled by `cancel_fibers`, named in
-        deadlock reports)."""
+        """Register a running `cachesim.fiber.Fiber` (see `cancel_fibers`, deadlock reports)."""
         self._fibers.add(fiber)
 
     def fiber_ended(self, fiber: Any) -> None:
@@ -232,11 +213,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def disarm(self) -> None:
         """Fresh, generous limits for cleaning up after the run has ended or failed (so a
         task that ignores cancellation still cannot hang the caller)."""
-        self._interrupted = False
-        self._max_steps = self._steps + 1_000_000
-        self._wall_timeout = 5.0
-        self._wall_start = time.monotonic()
-        self._max_virtual_time = float("inf")
+        self.limits.disarm()
 
     # -- lean scheduling (asyncio's semantics; handles built without the debug lookup) -------
     def call_soon(self, callback, *args, context=None):  # noqa: D102 - asyncio's API
@@ -285,14 +262,15 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         append = ready.append
         heappop = _heappop
         resolution = self._clock_resolution
-        max_steps = self._max_steps
-        start, max_virtual = self._start_time, self._max_virtual_time
+        limits = self.limits
+        max_steps = limits.max_steps
+        start, max_virtual = limits.start_time, limits.max_virtual_time
         while True:
-            steps = self._steps + 1
-            if self._interrupted or not steps & 4095 or (max_steps is not None and steps > max_steps):
-                self._check_limits()  # counts the step and raises past a limit
+            steps = limits.steps + 1
+            if limits.interrupted or not steps & 4095 or (max_steps is not None and steps > max_steps):
+                limits.step(self._vnow)  # counts the step, raises past a limit
             else:
-                self._steps = steps
+                limits.steps = steps
             scheduled = self._scheduled
             cancelled = self._timer_cancelled_count  # 0: no cancelled timer in the heap
             if not cancelled:
@@ -392,7 +370,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def interrupt(self) -> None:
         """Ask the loop (from any thread) to stop at its next step with SimulationInterrupted."""
-        self._interrupted = True
+        self.limits.interrupted = True
         try:
             self._write_to_self()
         except Exception:  # closed already
@@ -404,9 +382,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def _advance_to(self, when: float) -> None:
         if when > self._vnow:
             self._vnow = when
-        elapsed = self._vnow - self._start_time
-        if elapsed > self._max_virtual_time:
-            raise RunawaySimulation(too_much_virtual_time(self._max_virtual_time))
+        self.limits.check_time(self._vnow)
 
     def try_jump_to(self, when: float) -> bool:
         """Move the clock to `when` if nothing else would run before it; True if moved
@@ -417,22 +393,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         scheduled = self._scheduled
         if scheduled and scheduled[0][0] <= when:
             return False
-        if when > self._vnow and when - self._start_time <= self._max_virtual_time:
+        limits = self.limits
+        if when > self._vnow and when - limits.start_time <= limits.max_virtual_time:
             self._vnow = when  # _advance_to's fast path
         else:
             self._advance_to(when)
         return True
-
-    def _check_limits(self) -> None:
-        self._steps += 1
-        if self._interrupted:
-            raise SimulationInterrupted("the simulation was interrupted")
-        if self._max_steps is not None and self._steps > self._max_steps:
-            raise RunawaySimulation(too_many_steps(self._max_steps, self._vnow))
-        # Checking the wall clock every step would cost a syscall; every 4096 steps is enough.
-        if self._wall_timeout is not None and self._steps % 4096 == 0:
-            if time.monotonic() - self._wall_start > self._wall_timeout:
-                raise RunawaySimulation(too_much_wall_time(self._wall_timeout, self._vnow))
 
     def _describe_deadlock(self) -> str:
         return describe_deadlock(self._vnow, asyncio.all_tasks(self), self._fibers)
@@ -447,15 +413,12 @@ class _EachAt:
                  on_end: Callable[[BaseException | None], None], tick: Callable[[int], None] | None) -> None:
         self.loop, self.times, self.callback, self.on_end, self.tick, self.i = loop, times, callback, on_end, tick, 0
 
-    def arm(self) -> None:
-        loop = self.loop
-        loop.call_at(self.times[0] if self.times else loop._vnow, self.pump)
-
     def pump(self) -> None:
         loop, times, i, callback, tick = self.loop, self.times, self.i, self.callback, self.tick
         n = len(times)
         ready, scheduled = loop._ready, loop._scheduled
-        start, max_virtual = loop._start_time, loop._max_virtual_time
+        limits = loop.limits
+        start, max_virtual = limits.start_time, limits.max_virtual_time
         try:
             while i < n:
                 t = times[i]
@@ -475,7 +438,7 @@ class _EachAt:
                 callback(i)
                 i += 1
                 if not i & 4095:
-                    loop._check_limits()
+                    limits.step(loop._vnow)
                     if tick is not None:
                         tick(i)
         except BaseException as exc:  # noqa: BLE001 - handed to on_end
