@@ -40,8 +40,6 @@ from cachesim import (
     SimulatedDatabase,
     Workload,
     run,
-    simulate,
-    slowdown,
 )
 from cachesim.scenarios import hot_key_refresh_demo
 

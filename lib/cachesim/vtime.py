@@ -46,7 +46,7 @@ import threading
 from asyncio import events, format_helpers
 from asyncio.tasks import _enter_task as enter_task
 from asyncio.tasks import _leave_task as leave_task
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from .limits import (
