@@ -32,13 +32,13 @@ from .progress import Progress
 from .results import Comparison, SimResult, SLOReport, compare, format_seconds
 from .simulation import CacheLike, simulate, simulate_async
 from .throttle import LoopThrottler
+from .runner import run
 from .vtime import (
     RunawaySimulation,
     SimulationDeadlock,
     SimulationError,
     SimulationInterrupted,
     VirtualTimeLoop,
-    run,
 )
 from .scenarios import HotKeyDemo, hot_key_refresh_demo
 from .workload import Burst, Workload

@@ -20,27 +20,27 @@ these two are the "before" pictures.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import field, fields, make_dataclass
 from typing import Any, Awaitable, Callable, Hashable
+
+from swrcache import CacheStats
 
 __all__ = ["BaselineStats", "NaiveCache", "SingleflightCache"]
 
 Loader = Callable[[Hashable], Awaitable[Any]]
 
 
-@dataclass
-class BaselineStats:
-    """The counters `SWRCache.stats` has, for the baselines (unused ones stay 0)."""
-
-    hits: int = 0
-    misses: int = 0
-    stale_served: int = 0
-    coalesced: int = 0
-    loads: int = 0
-    load_errors: int = 0
-    refresh_timeouts: int = 0
-    breaker_opens: int = 0
-    evictions: int = 0
+#: The counters `SWRCache.stats` has (`swrcache.CacheStats`'s fields), for the baselines;
+#: the ones a baseline does not use stay 0.
+BaselineStats = make_dataclass(
+    "BaselineStats",
+    [(f.name, int, field(default=0)) for f in fields(CacheStats)],
+    namespace={
+        "__module__": __name__,
+        "__doc__": "The counters `SWRCache.stats` has (the fields of `swrcache.CacheStats`), "
+                   "for the baselines (unused ones stay 0).",
+    },
+)
 
 
 def _check_ttl(ttl: float) -> float:

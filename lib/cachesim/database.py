@@ -20,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from math import log as _log
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Sequence
 
 from .throttle import LoopThrottler
+from .vtime import VirtualTimeLoop
 
 __all__ = [
     "DatabaseError",
@@ -220,6 +222,11 @@ def outage(at: float, duration: float) -> Fault:
     return Fault("outage", at=at, duration=float(duration))
 
 
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 @dataclass
 class _Log:
     starts: list[float] = field(default_factory=list)
@@ -323,9 +330,14 @@ class SimulatedDatabase:
     # -- the query -----------------------------------------------------------------------
     async def query(self, key: Hashable) -> tuple[Hashable, int]:
         """Run one query for `key`; returns `(key, version)`. May raise `DatabaseError`."""
-        loop = asyncio.get_running_loop()
-        if self._armed_loop is not loop:
-            self.start(0.0)
+        loop = self._armed_loop
+        # The loop this database is bound to, if it runs here; else ask asyncio (and bind).
+        virtual = type(loop) is VirtualTimeLoop and loop.runs_here()
+        if not virtual:
+            loop = asyncio.get_running_loop()
+            virtual = type(loop) is VirtualTimeLoop
+            if self._armed_loop is not loop:
+                self.start(0.0)
         if self.capacity is not None:
             if self._throttle is None:
                 # A sliding window: `capacity` queries per second (below 1 qps: one query
@@ -345,12 +357,16 @@ class SimulatedDatabase:
             self.max_in_flight = self.in_flight
         try:
             model = self.key_latency.get(key, self.latency) if self.key_latency else self.latency
-            delay = model.sample(self._rng)
+            if type(model) is Exponential and model.mean > 0:
+                # Exponential.sample inlined: random.expovariate's arithmetic, the same draw.
+                delay = -_log(1.0 - self._rng.random()) / (1.0 / model.mean)
+            else:
+                delay = model.sample(self._rng)
             fail: DatabaseError | None = None
             for f in self.faults:
                 if f.at > rel:
                     break
-                if not f.active(rel):
+                if not rel < f.at + f.duration:  # Fault.active(rel), inlined
                     continue
                 if f.kind == "slow":
                     delay *= f.factor
@@ -360,7 +376,18 @@ class SimulatedDatabase:
                 elif f.kind == "errors" and fail is None and self._rng.random() < f.rate:
                     fail = DatabaseError(f"injected query error (t={rel:.3f} s)")
             if delay > 0:
-                await asyncio.sleep(delay)
+                if virtual:
+                    # asyncio.sleep(delay) without its coroutine: the same timer, the same
+                    # virtual time (the clock has not moved since `now` was read).
+                    done = loop.create_future()
+                    timer = loop.call_at(now + delay, _wake, done)
+                    try:
+                        await done
+                    except BaseException:
+                        timer.cancel()
+                        raise
+                else:
+                    await asyncio.sleep(delay)
             if fail is not None:
                 self.errors += 1
                 log.errors.append(loop.time())

@@ -13,7 +13,8 @@
 
 The request driver is lean: arrivals are processed in a tight loop that moves the clock
 itself whenever nothing else is due (exactly what the loop would do), each `get` coroutine
-is stepped directly, and a Task is created only for a request that actually waits.
+is stepped directly, and a request that waits is resumed from the callback of the future
+it waits on (`cachesim.fiber.Fiber`), without a Task of its own.
 """
 
 from __future__ import annotations
@@ -21,30 +22,26 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+from dataclasses import fields
 from types import CoroutineType
 from typing import Any, Awaitable, Callable, Hashable, Iterable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+from swrcache import CacheStats
 
 from .database import SimulatedDatabase
 from .progress import Progress, make_progress
 from .results import SimResult
-from .vtime import VirtualTimeLoop, run
+from .runner import run
+from .fiber import Fiber
+from .vtime import VirtualTimeLoop
 from .workload import Workload
 
 __all__ = ["CacheLike", "CacheFactory", "simulate", "simulate_async", "STAT_FIELDS"]
 
-STAT_FIELDS = (
-    "hits",
-    "misses",
-    "stale_served",
-    "coalesced",
-    "loads",
-    "load_errors",
-    "refresh_timeouts",
-    "breaker_opens",
-    "evictions",
-)
+#: The cache counters a result sums over servers and deploys: `swrcache.CacheStats`'s
+#: fields, read from any cache's ``stats`` (a counter it lacks counts 0).
+STAT_FIELDS = tuple(f.name for f in fields(CacheStats))
 
 
 @runtime_checkable
@@ -56,34 +53,6 @@ class CacheLike(Protocol):
 
 Loader = Callable[[Hashable], Awaitable[Any]]
 CacheFactory = Callable[[Loader], CacheLike]
-
-
-class _Resume:
-    """Awaitable that continues a coroutine already stepped once by hand (it yielded `first`)."""
-
-    __slots__ = ("coro", "first")
-
-    def __init__(self, coro: Any, first: Any) -> None:
-        self.coro = coro
-        self.first = first
-
-    def __await__(self):
-        coro = self.coro
-        yielded = self.first
-        self.first = None
-        while True:
-            try:
-                yield yielded
-            except BaseException as exc:  # cancellation or a throw(): pass it on
-                try:
-                    yielded = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-                continue
-            try:
-                yielded = coro.send(None)
-            except StopIteration as stop:
-                return stop.value
 
 
 class _Driver:
@@ -105,7 +74,7 @@ class _Driver:
         self.n = len(times)
         self.lat = [0.0] * self.n
         self.err = bytearray(self.n)
-        self.i = 0
+        self.i = 0  # requests started: n once every request has started
         self.pending = 0
         self.done: asyncio.Future[None] = loop.create_future()
         self.progress = progress
@@ -113,6 +82,7 @@ class _Driver:
         self.use_tasks = False
         self.error_kinds: dict[str, int] = {}
         self.first_errors: dict[str, str] = {}
+        self._start = self._make_start()
 
     def _error(self, i: int, exc: BaseException) -> None:
         self.err[i] = 1
@@ -125,83 +95,82 @@ class _Driver:
         if self.pending == 0 and self.i >= self.n and not self.done.done():
             self.done.set_result(None)
 
-    def pump(self) -> None:
-        try:
-            self._pump()
-        except BaseException as exc:  # noqa: BLE001 - delivered to the main coroutine
+    def ended(self, exc: BaseException | None) -> None:
+        """All requests started (exc None), or starting one failed (delivered to main)."""
+        if exc is not None:
             if not self.done.done():
                 self.done.set_exception(exc)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-
-    def _pump(self) -> None:
-        loop = self.loop
-        times = self.times
-        n = self.n
-        i = self.i
-        jump = loop.try_jump_to
-        start = self._start
-        progress = self.progress
-        while i < n:
-            t = times[i]
-            if t > loop._vnow and not jump(t):
-                self.i = i
-                scheduled = loop._scheduled
-                if scheduled and scheduled[0]._when <= t:
-                    loop.call_at(t, self.pump)  # a timer is due first: come back at t
-                else:
-                    loop.call_soon(self.pump)  # only ready callbacks first: no timer needed
-                return
-            start(i)
-            i += 1
-            if not i & 4095:
-                loop._check_limits()
-                if progress is not None:
-                    progress.update(i, loop._vnow - self.t0)
-        self.i = n
+            return
+        self.i = self.n
         self._finish_if_done()
 
-    def _start(self, i: int) -> None:
-        if self.use_tasks:
+    def tick(self, i: int) -> None:
+        if self.progress is not None:
+            self.progress.update(i, self.loop.time() - self.t0)
+
+    def _make_start(self) -> Callable[[int], None]:
+        """`start(i)`: begin request i (a closure: this runs once per request)."""
+        caches, servers, keys, loop = self.caches, self.servers, self.keys, self.loop
+        resumed = self._resumed
+        coroutine = CoroutineType
+
+        def start(i: int) -> None:
+            if self.use_tasks:
+                self.pending += 1
+                loop.create_task(self._run_task(i))
+                return
+            coro = caches[servers[i]].get(keys[i])
+            if type(coro) is not coroutine:
+                self._start_awaitable(i, coro)
+                return
+            try:
+                yielded = coro.send(None)
+            except StopIteration:
+                return  # answered without waiting: latency 0
+            except Exception as exc:
+                self._first_step_failed(i, coro, exc)
+                return
+            # It waits: resume it from the callback of what it waits on (no Task needed).
             self.pending += 1
-            self.loop.create_task(self._run_task(i))
+            Fiber(loop, coro, yielded, resumed, i)
+
+        return start
+
+    def _start_awaitable(self, i: int, coro: Any) -> None:
+        if not inspect.isawaitable(coro):
+            raise TypeError(
+                f"cache.get({self.keys[i]!r}) returned {type(coro).__name__}, not an awaitable: "
+                "the cache's get must be `async def get(self, key)`"
+            )
+        self.pending += 1
+        self.loop.create_task(self._finish(i, coro))
+
+    def _first_step_failed(self, i: int, coro: Any, exc: Exception) -> None:
+        if isinstance(exc, RuntimeError) and "task" in str(exc).lower():
+            # The cache needs a current task (e.g. asyncio.timeout) before its first
+            # suspension: fall back to one Task per request from now on.
+            coro.close()
+            self.use_tasks = True
+            self._start(i)
             return
-        coro = self.caches[self.servers[i]].get(self.keys[i])
-        if type(coro) is not CoroutineType:
-            if not inspect.isawaitable(coro):
-                raise TypeError(
-                    f"cache.get({self.keys[i]!r}) returned {type(coro).__name__}, not an awaitable: "
-                    "the cache's get must be `async def get(self, key)`"
-                )
-            self.pending += 1
-            self.loop.create_task(self._finish(i, coro))
-            return
-        try:
-            yielded = coro.send(None)
-        except StopIteration:
-            return  # answered without waiting: latency 0
-        except RuntimeError as exc:
-            if "task" in str(exc).lower():
-                # The cache needs a current task (e.g. asyncio.timeout) before its first
-                # suspension: fall back to one Task per request from now on.
-                coro.close()
-                self.use_tasks = True
-                self._start(i)
+        self._error(i, exc)
+
+    def _resumed(self, i: int, exc: BaseException | None) -> None:
+        if exc is not None:
+            if not isinstance(exc, Exception):  # cancelled (the run is being torn down)
                 return
             self._error(i, exc)
-            return
-        except Exception as exc:
-            self._error(i, exc)
-            return
-        self.pending += 1
-        self.loop.create_task(self._finish(i, _Resume(coro, yielded)))
+        self.lat[i] = self.loop.time() - self.times[i]
+        self.pending -= 1
+        if self.pending == 0 and self.i >= self.n:
+            self._finish_if_done()
 
     async def _finish(self, i: int, waiting: Any) -> None:
         try:
             await waiting
         except Exception as exc:
             self._error(i, exc)
-        self.lat[i] = self.loop._vnow - self.times[i]
+        self.lat[i] = self.loop.time() - self.times[i]
         self.pending -= 1
         if self.pending == 0 and self.i >= self.n:
             self._finish_if_done()
@@ -211,7 +180,7 @@ class _Driver:
             await self.caches[self.servers[i]].get(self.keys[i])
         except Exception as exc:
             self._error(i, exc)
-        self.lat[i] = self.loop._vnow - self.times[i]
+        self.lat[i] = self.loop.time() - self.times[i]
         self.pending -= 1
         if self.pending == 0 and self.i >= self.n:
             self._finish_if_done()
@@ -309,7 +278,7 @@ async def simulate_async(
 
     for t in workload.deploys:
         loop.call_at(t0 + t, deploy)
-    loop.call_at(times[0] if times else t0, driver.pump)
+    loop.call_each_at(times, driver._start, driver.ended, driver.tick if prog is not None else None)
     try:
         await driver.done
     finally:

@@ -4,12 +4,30 @@
 `wait_for`, `asyncio.timeout` and `loop.call_later` reads the loop's virtual clock, and
 when nothing is ready to run the clock jumps straight to the next timer. A two-second
 database refresh therefore costs microseconds of wall time, and the same program gives
-the same timings on every machine.
+the same timings on every machine (`cachesim.runner`: from pytest and notebook cells).
 
-It works from a notebook cell (where ipykernel already runs a loop: the simulation runs
-on a worker thread) and from pytest (inline).
+This is the only cachesim module that touches asyncio's loop internals. Drivers (the
+request driver in `simulation`, `cachesim.fiber`, the database) use its public API:
+
+- ``loop.time()``: the virtual clock, in seconds;
+- ``loop.try_jump_to(when)``: move the clock to `when` if nothing would run before it;
+- ``loop.call_each_at(times, callback, on_end, tick)``: ``callback(i)`` at each
+  ``times[i]``, the clock jumping between them inside one callback (the arrival pump);
+- ``loop.check_limits()``: count a step of work and enforce the run's limits;
+- ``loop.runs_here()``: whether this loop is the running loop of the calling thread,
+  without ``asyncio.get_running_loop()`` (a system call per use in CPython 3.11);
+- ``loop.fiber_started(f)`` / ``fiber_ended(f)`` / ``has_fibers()`` /
+  ``await loop.cancel_fibers()``: the registry of Task-less coroutines (`Fiber`);
+- ``enter_task(loop, task)`` / ``leave_task(loop, task)``: make `task` the current task
+  while it runs (asyncio's own functions, for Task-like runners);
+- ``loop.interrupt()`` (any thread) and ``loop.disarm()`` (limits for clean-up).
+
+The loop is lean and keeps asyncio's order exactly: handles are built without debug
+bookkeeping, timers sit in a heap of ``(when, handle)`` pairs (compared in C, ties in the
+same heap order as asyncio's heap of handles), and steps run without a selector wait.
 
 >>> import asyncio
+>>> from cachesim import run
 >>> async def slow():
 ...     await asyncio.sleep(2.0)
 ...     return asyncio.get_running_loop().time()
@@ -20,92 +38,93 @@ on a worker thread) and from pytest (inline).
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
+import heapq
 import selectors
 import threading
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, Union
+from asyncio import events, format_helpers
+from asyncio.tasks import _enter_task as enter_task
+from asyncio.tasks import _leave_task as leave_task
+from collections.abc import Callable
+from typing import Any
 
-__all__ = [
-    "VirtualTimeLoop",
-    "SimulationError",
-    "SimulationDeadlock",
-    "RunawaySimulation",
-    "SimulationInterrupted",
-    "run",
-]
+from .limits import (
+    Limits,
+    RunawaySimulation,
+    SimulationDeadlock,
+    SimulationError,
+    SimulationInterrupted,
+    describe_deadlock,
+)
 
-T = TypeVar("T")
+__all__ = ["VirtualTimeLoop", "enter_task", "leave_task", "SimulationError", "SimulationDeadlock",
+           "RunawaySimulation", "SimulationInterrupted", "run"]
 
-
-class SimulationError(RuntimeError):
-    """Base class for problems with a simulation run itself (not with the code under test)."""
-
-
-class SimulationDeadlock(SimulationError):
-    """Nothing is ready and no timer is scheduled, yet the main coroutine has not finished."""
-
-
-class RunawaySimulation(SimulationError):
-    """Virtual time, wall time or the step count ran past its limit."""
-
-
-class SimulationInterrupted(SimulationError):
-    """The run was stopped from outside (for example the notebook's interrupt button)."""
+_copy_context = contextvars.copy_context
+_heappush = heapq.heappush
+_heappop = heapq.heappop
+_Handle = events.Handle
+_TimerHandle = events.TimerHandle
+_MAXIMUM_SELECT_TIMEOUT = 24 * 3600  # asyncio.base_events.MAXIMUM_SELECT_TIMEOUT
+# asyncio.base_events: clean cancelled timers out of the heap when there are this many
+# timers and more than this fraction of them is cancelled.
+_MIN_SCHEDULED_TIMER_HANDLES = 100
+_MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
 
 
-class _VirtualSelector(selectors.BaseSelector):
-    """Wraps a real selector; never blocks: a positive timeout advances the virtual clock."""
+class _LeanHandle(_Handle):
+    """An `asyncio.Handle` built without the per-handle debug lookup (debug is off)."""
 
-    def __init__(self, loop: "VirtualTimeLoop") -> None:
-        self._real = selectors.DefaultSelector()
+    __slots__ = ()
+
+    def __init__(self, callback, args, loop, context):  # noqa: D107
+        self._context = context if context is not None else _copy_context()
         self._loop = loop
-        self._countdown = 0
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._repr = None
+        self._source_traceback = None
 
-    # Registration is delegated: the loop's self-pipe (used by call_soon_threadsafe) is real.
-    def register(self, fileobj, events, data=None):  # type: ignore[override]
-        return self._real.register(fileobj, events, data)
 
-    def unregister(self, fileobj):  # type: ignore[override]
-        return self._real.unregister(fileobj)
+class _LeanTimerHandle(_TimerHandle):
+    """An `asyncio.TimerHandle` built without the debug lookup; equal only to itself.
 
-    def modify(self, fileobj, events, data=None):  # type: ignore[override]
-        return self._real.modify(fileobj, events, data)
+    In the heap it sits in a ``(when, handle)`` pair: the pair compares by `when` in C, and
+    only on equal times falls back to the handles (``==`` by identity, then ``<`` by
+    `when`, which is False), so pops come out in exactly the order asyncio's own heap of
+    handles gives.
+    """
 
-    def get_key(self, fileobj):  # type: ignore[override]
-        return self._real.get_key(fileobj)
+    __slots__ = ()
 
-    def get_map(self):  # type: ignore[override]
-        return self._real.get_map()
+    def __init__(self, when, callback, args, loop, context):  # noqa: D107
+        self._context = context if context is not None else _copy_context()
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._repr = None
+        self._source_traceback = None
+        self._when = when
+        self._scheduled = True
 
-    def close(self) -> None:
-        self._real.close()
+    def __eq__(self, other: object) -> bool:
+        return self is other
 
-    def select(self, timeout=None):  # type: ignore[override]
-        loop = self._loop
-        loop._check_limits()
-        # The real selector only carries the self-pipe (call_soon_threadsafe, interrupt):
-        # polling it every step would cost a syscall per step, so poll every 64 steps, and
-        # always before declaring a deadlock.
-        self._countdown -= 1
-        if self._countdown <= 0 or timeout is None:
-            self._countdown = 64
-            events = self._real.select(0)
-            if events:
-                return events
-        if timeout is None:
-            # Nothing ready, no timer: only an outside thread could wake us, and a
-            # deterministic simulation has none. Report instead of hanging forever.
-            raise SimulationDeadlock(loop._describe_deadlock())
-        if timeout > 0:
-            # Jump exactly onto the earliest timer (no floating-point drift from adding
-            # `when - now` to now), unless asyncio clamped the timeout.
-            scheduled = loop._scheduled
-            if scheduled and scheduled[0]._when - loop._vnow <= timeout * (1 + 1e-12):
-                loop._advance_to(scheduled[0]._when)
-            else:
-                loop._advance(timeout)
-        return []
+    def cancel(self) -> None:  # TimerHandle.cancel and Handle.cancel in one frame
+        if not self._cancelled:
+            loop = self._loop
+            if self._scheduled:
+                loop._timer_cancelled_count += 1
+            self._cancelled = True
+            if loop._debug:
+                self._repr = repr(self)
+            self._callback = None
+            self._args = None
+
+    __hash__ = _TimerHandle.__hash__
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
@@ -125,24 +144,233 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         max_steps: int | None = None,
     ) -> None:
         self._vnow = float(start_time)
-        self._start_time = float(start_time)
-        self._max_virtual_time = max_virtual_time
-        self._wall_timeout = wall_timeout
-        self._max_steps = max_steps
-        self._steps = 0
-        self._wall_start = time.monotonic()
-        self._interrupt = threading.Event()
-        self._main_task: asyncio.Future[Any] | None = None
-        super().__init__(selector=_VirtualSelector(self))
+        #: The run's limits and step count (`cachesim.limits.Limits`).
+        self.limits = Limits(float(start_time), max_virtual_time, wall_timeout, max_steps)
+        self._countdown = 0  # steps until the self-pipe is polled again
+        self._fibers: set[Any] = set()  # Fibers (cachesim.fiber) not yet ended
+        self._fibers_gone: asyncio.Future[None] | None = None
+        super().__init__(selector=selectors.DefaultSelector())  # carries only the self-pipe
         # Timers within a nanosecond of "now" are due: virtual time has no jitter.
         self._clock_resolution = 1e-9
+        # `time()` and `create_future()` without a Python frame: read and made per request.
+        self.time = functools.partial(getattr, self, "_vnow")  # type: ignore[method-assign]
+        self.create_future = functools.partial(asyncio.Future, loop=self)  # type: ignore[method-assign]
 
     def time(self) -> float:  # noqa: D102 - asyncio's API
         return self._vnow
 
+    # -- the public driver API ---------------------------------------------------------------
+    def check_limits(self) -> None:
+        """Count one step and raise `RunawaySimulation` / `SimulationInterrupted` past a limit.
+
+        The loop calls it once per step; a driver doing much work inside one callback calls
+        it every few thousand units of work so limits and interrupts still apply."""
+        self.limits.step(self._vnow)
+
+    def runs_here(self) -> bool:
+        """True if this loop is running in the calling thread (so it is the running loop),
+        without `asyncio.get_running_loop()` (a system call per use in CPython 3.11)."""
+        return self._thread_id == threading.get_ident()
+
+    def call_each_at(self, times: list[float], callback: Callable[[int], None],
+                     on_end: Callable[[BaseException | None], None],
+                     tick: Callable[[int], None] | None = None) -> None:
+        """Call ``callback(i)`` at virtual time ``times[i]`` for each i in order (`times` is
+        sorted), as if each were a timer due then, without a timer each: while nothing else
+        is ready or due, the clock jumps from one time to the next inside one callback.
+
+        ``on_end(None)`` follows the last call; if a callback raises, the calls stop and
+        ``on_end(exc)`` gets the exception. Every 4096 calls the run's limits are checked
+        (`check_limits`) and ``tick(i)`` is called, if given."""
+        pump = _EachAt(self, times, callback, on_end, tick).pump
+        self.call_at(times[0] if times else self._vnow, pump)
+
+    def fiber_started(self, fiber: Any) -> None:
+        """Register a running `cachesim.fiber.Fiber` (see `cancel_fibers`, deadlock reports)."""
+        self._fibers.add(fiber)
+
+    def fiber_ended(self, fiber: Any) -> None:
+        """Forget a fiber whose coroutine has ended."""
+        fibers = self._fibers
+        fibers.discard(fiber)
+        if not fibers and self._fibers_gone is not None and not self._fibers_gone.done():
+            self._fibers_gone.set_result(None)
+
+    def has_fibers(self) -> bool:
+        """True while a registered fiber has not ended."""
+        return bool(self._fibers)
+
+    async def cancel_fibers(self) -> None:
+        """Cancel every registered fiber and wait until all have ended."""
+        if not self._fibers:
+            return
+        self._fibers_gone = self.create_future()
+        for fiber in list(self._fibers):
+            fiber.cancel()
+        if self._fibers:
+            await self._fibers_gone
+
+    def disarm(self) -> None:
+        """Fresh, generous limits for cleaning up after the run has ended or failed (so a
+        task that ignores cancellation still cannot hang the caller)."""
+        self.limits.disarm()
+
+    # -- lean scheduling (asyncio's semantics; handles built without the debug lookup) -------
+    def call_soon(self, callback, *args, context=None):  # noqa: D102 - asyncio's API
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            return super().call_soon(callback, *args, context=context)
+        handle = _LeanHandle(callback, args, self, context)
+        self._ready.append(handle)
+        return handle
+
+    def create_task(self, coro, *, name=None, context=None):  # noqa: D102 - asyncio's API
+        if self._closed or self._task_factory is not None or self._debug:
+            return super().create_task(coro, name=name, context=context)
+        return asyncio.Task(coro, loop=self, name=name, context=context)
+
+    def call_at(self, when, callback, *args, context=None):  # noqa: D102 - asyncio's API
+        if when is None:
+            raise TypeError("when cannot be None")
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_at")
+        timer = _LeanTimerHandle(when, callback, args, self, context)
+        _heappush(self._scheduled, (when, timer))
+        return timer
+
+    def call_later(self, delay, callback, *args, context=None):  # noqa: D102 - asyncio's API
+        if delay is None:
+            raise TypeError("delay must not be None")
+        if self._closed or self._debug:
+            return self.call_at(self._vnow + delay, callback, *args, context=context)
+        when = self._vnow + delay  # call_at, inlined
+        timer = _LeanTimerHandle(when, callback, args, self, context)
+        _heappush(self._scheduled, (when, timer))
+        return timer
+
+    def _run_once(self) -> None:
+        """Loop steps until `stop()`: each is asyncio's `BaseEventLoop._run_once` with the
+        clock jumping instead of the selector waiting (same order of callbacks, same
+        clean-up of cancelled timers). `run_forever` calls this and, as `_stopping` is set
+        when it returns, stops: many steps per call save a method call and lookups each."""
+        ready = self._ready
+        popleft = ready.popleft
+        append = ready.append
+        heappop = _heappop
+        resolution = self._clock_resolution
+        limits = self.limits
+        max_steps = limits.max_steps
+        start, max_virtual = limits.start_time, limits.max_virtual_time
+        while True:
+            steps = limits.steps + 1
+            if limits.interrupted or not steps & 4095 or (max_steps is not None and steps > max_steps):
+                limits.step(self._vnow)  # counts the step, raises past a limit
+            else:
+                limits.steps = steps
+            scheduled = self._scheduled
+            cancelled = self._timer_cancelled_count  # 0: no cancelled timer in the heap
+            if not cancelled:
+                pass
+            elif (len(scheduled) > _MIN_SCHEDULED_TIMER_HANDLES
+                    and cancelled / len(scheduled) > _MIN_CANCELLED_TIMER_HANDLES_FRACTION):
+                kept = []
+                for item in scheduled:
+                    if item[1]._cancelled:
+                        item[1]._scheduled = False
+                    else:
+                        kept.append(item)
+                heapq.heapify(kept)
+                self._scheduled = scheduled = kept
+                self._timer_cancelled_count = 0
+            else:
+                while scheduled and scheduled[0][1]._cancelled:
+                    self._timer_cancelled_count -= 1
+                    heappop(scheduled)[1]._scheduled = False
+
+            now = self._vnow
+            if ready or self._stopping:
+                timeout: float | None = 0
+            elif scheduled:  # min(max(0, when - now), _MAXIMUM_SELECT_TIMEOUT)
+                timeout = scheduled[0][0] - now
+                if not timeout > 0:
+                    timeout = 0
+                elif timeout > _MAXIMUM_SELECT_TIMEOUT:
+                    timeout = _MAXIMUM_SELECT_TIMEOUT
+            else:
+                timeout = None
+            # The real selector only carries the self-pipe (call_soon_threadsafe, interrupt):
+            # polling it every step would cost a syscall per step, so poll every 64 steps,
+            # and always before declaring a deadlock.
+            self._countdown -= 1
+            event_list = None
+            if self._countdown <= 0 or timeout is None:
+                self._countdown = 64
+                event_list = self._selector.select(0)  # never blocks
+            if event_list:
+                self._process_events(event_list)
+                event_list = None
+            elif timeout is None:
+                # Nothing ready, no timer: only an outside thread could wake us, and a
+                # deterministic simulation has none. Report instead of hanging forever.
+                raise SimulationDeadlock(self._describe_deadlock())
+            elif timeout > 0:
+                # Jump exactly onto the earliest timer (no floating-point drift from adding
+                # `when - now` to now), unless the timeout was clamped.
+                when = scheduled[0][0]
+                if when - now > timeout * (1 + 1e-12):
+                    self._advance(timeout)
+                elif when - start <= max_virtual:
+                    self._vnow = when  # _advance_to's fast path
+                else:
+                    self._advance_to(when)
+                now = self._vnow
+
+            end_time = now + resolution
+            while scheduled and scheduled[0][0] < end_time:
+                handle = heappop(scheduled)[1]
+                handle._scheduled = False
+                append(handle)
+
+            if self._debug:
+                for _ in range(len(ready)):
+                    handle = popleft()
+                    if handle._cancelled:
+                        continue
+                    try:
+                        self._current_handle = handle
+                        handle._run()
+                    finally:
+                        self._current_handle = None
+            else:
+                for _ in range(len(ready)):
+                    handle = popleft()
+                    if handle._cancelled:
+                        continue
+                    try:  # Handle._run, inlined
+                        handle._context.run(handle._callback, *handle._args)
+                    except (SystemExit, KeyboardInterrupt):
+                        raise
+                    except BaseException as exc:
+                        self._callback_failed(handle, exc)
+            handle = None  # break cycles when an exception occurs
+            if self._stopping:
+                return
+
+    def _callback_failed(self, handle: asyncio.Handle, exc: BaseException) -> None:
+        # What Handle._run reports when its callback raises.
+        source = format_helpers._format_callback_source(handle._callback, handle._args)
+        context = {"message": f"Exception in callback {source}", "exception": exc, "handle": handle}
+        if handle._source_traceback:
+            context["source_traceback"] = handle._source_traceback
+        self.call_exception_handler(context)
+
     def interrupt(self) -> None:
         """Ask the loop (from any thread) to stop at its next step with SimulationInterrupted."""
-        self._interrupt.set()
+        self.limits.interrupted = True
         try:
             self._write_to_self()
         except Exception:  # closed already
@@ -154,184 +382,80 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def _advance_to(self, when: float) -> None:
         if when > self._vnow:
             self._vnow = when
-        elapsed = self._vnow - self._start_time
-        if elapsed > self._max_virtual_time:
-            raise RunawaySimulation(
-                f"virtual time passed max_virtual_time={self._max_virtual_time:g} s without the "
-                "main coroutine finishing. Likely cause: a loop that keeps sleeping or polling "
-                "(a `while True` with `await asyncio.sleep(...)`), or a workload with no end. "
-                "Raise max_virtual_time if the run really is that long."
-            )
+        self.limits.check_time(self._vnow)
 
     def try_jump_to(self, when: float) -> bool:
-        """Move the clock to `when` if nothing else would run before it; True if moved.
-
-        Used by request drivers to process many arrivals in one loop step: it is exactly what
-        the loop itself would do (jump to the next due time) without a trip through the
-        selector. False when a callback is ready or a timer is due at or before `when`;
-        the caller should then schedule itself with `call_at(when, ...)`.
-        """
+        """Move the clock to `when` if nothing else would run before it; True if moved
+        (exactly what the loop would do). False when a callback is ready or a timer is due
+        at or before `when`: the caller should then come back with `call_at(when, ...)`."""
         if self._ready:
             return False
         scheduled = self._scheduled
-        if scheduled and scheduled[0]._when <= when:
+        if scheduled and scheduled[0][0] <= when:
             return False
-        self._advance_to(when)
+        limits = self.limits
+        if when > self._vnow and when - limits.start_time <= limits.max_virtual_time:
+            self._vnow = when  # _advance_to's fast path
+        else:
+            self._advance_to(when)
         return True
 
-    def _disarm(self) -> None:
-        """Fresh, generous limits for cleaning up after the run has ended or failed (so a
-        task that ignores cancellation still cannot hang the caller)."""
-        self._interrupt.clear()
-        self._max_steps = self._steps + 1_000_000
-        self._wall_timeout = 5.0
-        self._wall_start = time.monotonic()
-        self._max_virtual_time = float("inf")
-
-    def _check_limits(self) -> None:
-        self._steps += 1
-        if self._interrupt.is_set():
-            raise SimulationInterrupted("the simulation was interrupted")
-        if self._max_steps is not None and self._steps > self._max_steps:
-            raise RunawaySimulation(
-                f"the loop ran {self._max_steps} steps at virtual time {self._vnow:.6f} s. Likely "
-                "cause: tasks that hand control back and forth without time passing "
-                "(`await asyncio.sleep(0)` in a loop)."
-            )
-        # Checking the wall clock every step would cost a syscall; every 4096 steps is enough.
-        if self._wall_timeout is not None and self._steps % 4096 == 0:
-            if time.monotonic() - self._wall_start > self._wall_timeout:
-                raise RunawaySimulation(
-                    f"the simulation used more than wall_timeout={self._wall_timeout:g} s of real "
-                    f"time (virtual time reached {self._vnow:.3f} s). Likely cause: tasks that "
-                    "never wait on time, or far more simulated work than intended."
-                )
-
     def _describe_deadlock(self) -> str:
-        lines = [
-            f"deadlock at virtual time {self._vnow:.6f} s: nothing is scheduled to run, yet the "
-            "simulation has not finished. Some task is awaiting a future, event or lock that "
-            "nothing will ever complete (a forgotten `set_result`, an un-released lock, or a "
-            "waiter on a load that was dropped)."
-        ]
-        waiting = []
-        for task in asyncio.all_tasks(self):
-            if task.done():
-                continue
-            stack = task.get_stack(limit=1)
-            where = (
-                f"{stack[0].f_code.co_filename}:{stack[0].f_lineno} in {stack[0].f_code.co_name}"
-                if stack
-                else "?"
-            )
-            waiting.append(f"  - task {task.get_name()} waiting at {where}")
-        if waiting:
-            lines.append("Tasks still waiting:")
-            lines.extend(sorted(waiting)[:20])
-            if len(waiting) > 20:
-                lines.append(f"  ... and {len(waiting) - 20} more")
-        return "\n".join(lines)
+        return describe_deadlock(self._vnow, asyncio.all_tasks(self), self._fibers)
 
 
-Main = Union[Callable[[], Awaitable[T]], Awaitable[T]]
+class _EachAt:
+    """The state of one `VirtualTimeLoop.call_each_at`."""
 
+    __slots__ = ("loop", "times", "callback", "on_end", "tick", "i")
 
-def _run_on(loop: VirtualTimeLoop, main: Main[T]) -> T:
-    try:
-        asyncio.set_event_loop(loop)
-        coro = main() if callable(main) else main
-        task = loop.create_task(coro, name="simulation-main")  # type: ignore[arg-type]
-        loop._main_task = task
+    def __init__(self, loop: VirtualTimeLoop, times: list[float], callback: Callable[[int], None],
+                 on_end: Callable[[BaseException | None], None], tick: Callable[[int], None] | None) -> None:
+        self.loop, self.times, self.callback, self.on_end, self.tick, self.i = loop, times, callback, on_end, tick, 0
+
+    def pump(self) -> None:
+        loop, times, i, callback, tick = self.loop, self.times, self.i, self.callback, self.tick
+        n = len(times)
+        ready, scheduled = loop._ready, loop._scheduled
+        limits = loop.limits
+        start, max_virtual = limits.start_time, limits.max_virtual_time
         try:
-            result = loop.run_until_complete(task)
-        except BaseException:
-            # Cancel what is left so no "Task was destroyed but it is pending" noise remains.
-            _cancel_all(loop)
-            raise
-        # Like asyncio.run: background tasks still pending when main returns are cancelled.
-        _cancel_all(loop)
-        return result
-    finally:
-        loop._disarm()
-        try:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        except Exception:
-            pass
-        asyncio.set_event_loop(None)
-        loop.close()
+            while i < n:
+                t = times[i]
+                if t > loop._vnow:
+                    # try_jump_to, inlined: move only if nothing is ready or due first.
+                    if ready or (scheduled and scheduled[0][0] <= t):
+                        self.i = i
+                        if scheduled and scheduled[0][0] <= t:
+                            loop.call_at(t, self.pump)  # a timer is due first: come back at t
+                        else:
+                            loop.call_soon(self.pump)  # only ready callbacks first
+                        return
+                    if t - start <= max_virtual:
+                        loop._vnow = t
+                    else:
+                        loop._advance_to(t)
+                callback(i)
+                i += 1
+                if not i & 4095:
+                    limits.step(loop._vnow)
+                    if tick is not None:
+                        tick(i)
+        except BaseException as exc:  # noqa: BLE001 - handed to on_end
+            self.i = i
+            self.on_end(exc)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            return
+        self.i = n
+        self.on_end(None)
 
 
-def _cancel_all(loop: VirtualTimeLoop) -> None:
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    if not pending:
-        return
-    for t in pending:
-        t.cancel()
-    loop._disarm()
-    try:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    except BaseException:
-        pass
+def __getattr__(name: str) -> Any:
+    # `run` lives in `cachesim.runner` (it uses only this module's public API); it stays
+    # importable from here: ``from cachesim.vtime import run``.
+    if name == "run":
+        from .runner import run
 
-
-def run(
-    main: Main[T],
-    *,
-    start_time: float = 0.0,
-    max_virtual_time: float = 24 * 3600.0,
-    wall_timeout: float | None = 60.0,
-    max_steps: int | None = None,
-) -> T:
-    """Run `main` (a coroutine function or coroutine) to completion in virtual time.
-
-    Raises `SimulationDeadlock` if the program waits on something nothing will complete,
-    `RunawaySimulation` past `max_virtual_time` virtual seconds, `wall_timeout` real
-    seconds or `max_steps` loop steps, and re-raises whatever `main` raises.
-
-    From a running event loop (a Jupyter cell) the simulation runs on a worker thread;
-    interrupting the kernel stops it. Like `asyncio.run`, tasks still pending when `main`
-    returns are cancelled (quietly) before the loop closes.
-
-    >>> import asyncio
-    >>> async def two_waits():
-    ...     await asyncio.gather(asyncio.sleep(1), asyncio.sleep(3))
-    ...     return asyncio.get_running_loop().time()
-    >>> run(two_waits)
-    3.0
-    """
-    if max_virtual_time <= 0:
-        raise ValueError(f"max_virtual_time must be positive, got {max_virtual_time!r}")
-    if wall_timeout is not None and wall_timeout <= 0:
-        raise ValueError(f"wall_timeout must be positive or None, got {wall_timeout!r}")
-    loop = VirtualTimeLoop(
-        start_time=start_time,
-        max_virtual_time=max_virtual_time,
-        wall_timeout=wall_timeout,
-        max_steps=max_steps,
-    )
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return _run_on(loop, main)  # no loop in this thread: run inline
-
-    # A loop already runs here (ipykernel): run on a worker thread and wait for it.
-    outcome: dict[str, Any] = {}
-
-    def worker() -> None:
-        try:
-            outcome["value"] = _run_on(loop, main)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=worker, name="cachesim-virtual-time", daemon=True)
-    thread.start()
-    try:
-        while thread.is_alive():
-            thread.join(0.05)
-    except KeyboardInterrupt:
-        loop.interrupt()
-        thread.join(5.0)
-        raise
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+        return run
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -244,3 +244,20 @@ def test_request_errors_are_named_in_the_result():
     assert r.error_kinds == {"AttributeError": r.requests}
     assert "lod" in r.first_errors["AttributeError"]
     assert f"AttributeError {r.requests}" in repr(r)
+
+
+def test_counter_schema_is_cache_stats():
+    from dataclasses import fields
+
+    from swrcache import CacheStats
+
+    from cachesim import BaselineStats
+    from cachesim.simulation import STAT_FIELDS
+
+    names = tuple(f.name for f in fields(CacheStats))
+    assert STAT_FIELDS == names and "early_refreshes" in names
+    assert tuple(f.name for f in fields(BaselineStats)) == names
+    assert BaselineStats() == BaselineStats(**{n: 0 for n in names})
+    r = simulate(Workload(duration=2, rate=100, keys=10, seed=1), lambda l: NaiveCache(l, ttl=10),
+                 database=SimulatedDatabase(latency=0.01))
+    assert tuple(r.cache_stats) == names and r.cache_stats["loads"] == r.db_calls
