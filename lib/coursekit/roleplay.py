@@ -1,9 +1,17 @@
 """A review role-play: escalating critiques, a short pause before each reply, a curveball.
 
 In a notebook with a widget frontend the learner sees one critique at a time, a
-pause prompt with an "I've paused" button that unlocks the reply box, and — after
+pause prompt with an "I've paused" button that unlocks sending, and — after
 submitting — formative questions from the ``review_reply`` rubric. Midway, a
 curveball (a pager alert) interrupts and asks for another pause before going on.
+
+**Keystrokes stay in the widget.** The reply box is never *disabled* while a round is
+open: JupyterLab sends the keys of a focused element that is not editable (a disabled
+textarea, a clicked button) to the notebook's command-mode shortcuts, where ``a``,
+``b`` and ``dd`` insert and delete cells. So before the pause the box is editable but
+says "pause first" and only *Send* is locked (a draft typed early is kept, never sent
+before the pause); after every click on one of the widget's buttons the focus goes
+back to the reply box; and when the role-play is over the box is hidden, not disabled.
 
 **Where replies go:** ``ns[answer_name]`` is always a *list of strings*, one reply per
 critique, in order (a resubmitted reply replaces that round's entry; replies already in
@@ -85,6 +93,10 @@ class Roleplay:
     (default: the notebook's).
     """
 
+    PLACEHOLDER_PAUSE = "Pause first (the \u201cI've paused\u201d button above); then write your reply here and send it."
+    PLACEHOLDER_PAUSE_AGAIN = "Pause again first (the \u201cI've paused\u201d button above) before the next critique."
+    PLACEHOLDER_REPLY = "Your reply to the reviewer\u2026"
+
     def __init__(
         self,
         rounds: Sequence[str],
@@ -161,6 +173,8 @@ class Roleplay:
             self.stage = "curveball"
         else:
             self._advance()
+        if self._widgets is not None:
+            self._widgets["reply"].value = ""  # a fresh box for the next critique
         self._render()
 
     def _advance(self) -> None:
@@ -194,7 +208,7 @@ class Roleplay:
             f"Write your replies into `{self.answer_name}` as a list of strings, one per critique:",
             f"    {self.answer_name} = [{example}]",
             "",
-            f"Before each reply: {self.pause_prompt}",
+            self.pause_prompt,  # it says "before you reply" itself
             "",
         ]
         for i, critique in enumerate(self.rounds):
@@ -239,14 +253,24 @@ class Roleplay:
                 "pause_button": w.Button(description="I've paused", icon="pause", button_style="info",
                                          # never squeezed by the prompt beside it: the label stays whole
                                          layout=w.Layout(width="auto", min_width="max-content", flex="0 0 auto")),
-                "reply": w.Textarea(placeholder="Your reply to the reviewer…", layout=w.Layout(width="100%", height="8em")),
+                "reply": w.Textarea(placeholder=self.PLACEHOLDER_PAUSE, layout=w.Layout(width="100%", height="8em")),
                 "submit": w.Button(description="Send reply", button_style="primary", layout=w.Layout(width="auto")),
                 "feedback": w.HTML(),
                 "next": w.Button(description="Next", layout=w.Layout(width="auto")),
             }
-            parts["pause_button"].on_click(lambda _b: self.pause())
-            parts["submit"].on_click(lambda _b: self.submit(parts["reply"].value))
-            parts["next"].on_click(lambda _b: self.next())
+            def then_focus_reply(action):
+                # A clicked button keeps the focus, and keys typed on a focused button go to
+                # the notebook's command-mode shortcuts: hand the focus back to the reply box.
+                def handler(_button: Any) -> None:
+                    action()
+                    if self.stage != "done":
+                        parts["reply"].focus()
+
+                return handler
+
+            parts["pause_button"].on_click(then_focus_reply(self.pause))
+            parts["submit"].on_click(then_focus_reply(lambda: self.submit(parts["reply"].value)))
+            parts["next"].on_click(then_focus_reply(self.next))
             parts["box"] = w.VBox(
                 [
                     parts["header"],
@@ -292,13 +316,20 @@ class Roleplay:
             p["pause_prompt"].value = f"<i>{esc(self.pause_prompt)}</i>" if stage == "pause" else ""
         p["pause_button"].disabled = stage not in ("pause", "curveball")
         p["pause_button"].layout.display = None if stage in ("pause", "curveball") else "none"
-        locked = stage not in ("reply", "feedback")
-        p["reply"].disabled = locked
-        p["submit"].disabled = locked
+        # Never disabled while a round is open (see the module docstring): a disabled box
+        # cannot take the focus, so typed keys would reach the notebook's shortcuts.
+        p["reply"].disabled = False
+        p["reply"].placeholder = (
+            self.PLACEHOLDER_REPLY if stage in ("reply", "feedback")
+            else self.PLACEHOLDER_PAUSE_AGAIN if stage == "curveball" else self.PLACEHOLDER_PAUSE
+        )
+        p["submit"].disabled = stage not in ("reply", "feedback")
         p["next"].disabled = stage != "feedback"
         p["next"].description = "Finish" if self.round + 1 >= n else "Next critique"
-        if stage in ("pause", "curveball"):
-            p["reply"].value = ""
+        done = "none" if stage == "done" else None
+        p["reply"].layout.display = done
+        p["submit"].layout.display = done
+        p["next"].layout.display = done
         fb = self.feedback[self.round] if stage == "feedback" and self.round < len(self.feedback) else None
         parts = [f"<div style='color:#cf222e'>{esc(note)}</div>"] if note else []
         if fb is not None:
