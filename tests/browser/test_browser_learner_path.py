@@ -5,7 +5,7 @@ exercises/, run it, answer a task wrongly and read the feedback, then use the
 review role-play by clicking and typing — and the notebook's cells must be exactly
 what they were (issue 11, item 1: typing into the role-play once inserted and
 deleted cells through JupyterLab's command-mode shortcuts). A screenshot is kept in
-the test's tmp folder.
+the test's tmp folder. The way in is the course map JupyterLab opens on (issue 11, item 7).
 
 Known gap: in about 2 of 9 early runs the notebook showed JupyterLab's unsaved marker
 right after the kernel connected even though its content had not changed; it is
@@ -32,6 +32,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+
+from coursekit import coursemap
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "03_hol_blocking"
@@ -64,6 +66,8 @@ def lab(tmp_path):
     """`python -m coursekit.lab --headless` serving a copy of exercises/; yields (base URL, token, folder)."""
     served = tmp_path / "exercises"
     shutil.copytree(ROOT / "exercises", served)
+    if not (served / coursemap.MAP_NAME).exists():  # until the build writes it into exercises/
+        coursemap.write_course_map(served)
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
            "COURSEKIT_PROGRESS": str(tmp_path / "progress.json"), "PYTHONUNBUFFERED": "1"}
@@ -112,8 +116,15 @@ def test_a_learner_runs_module_03_gets_feedback_and_role_plays_without_touching_
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
-            page.goto(f"{base}/lab/tree/{nb_path}?token={token}")
+            # JupyterLab opens on the course map, rendered; its links open the modules
+            page.goto(f"{base}/?token={token}")
+            course_map = page.locator(".jp-RenderedMarkdown", has_text="course map").first
+            course_map.wait_for()
+            assert page.url.endswith(f"/lab/tree/{coursemap.MAP_NAME}"), page.url
+            page.screenshot(path=str(tmp_path / "course_map.png"))
+            course_map.get_by_role("link", name=re.compile(r"^03 · ")).click()
             page.wait_for_selector(".jp-Notebook .jp-Cell")
+            assert page.url.endswith(nb_path), page.url
             kernel_idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
             kernel_idle.first.wait_for()
             # issue 11, item 7: opening a notebook does not mark it unsaved
