@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml Makefile
 	    echo ">> $(PYTHON) not found: install Python 3.11, or name one with make PYTHON=python3.11 ..."; exit 1; }
 	@# an unsupported Python stops here with the supported versions and how to pick one
 	@test -x $(BIN)/python || $(PYTHON) tools/check_python.py
-	@echo ">> creating $(VENV) from requirements.lock (first run takes about a minute)"
+	@echo ">> creating $(VENV) from requirements.lock (first run takes about a minute and a half)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
