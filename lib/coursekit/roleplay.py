@@ -35,9 +35,11 @@ replies into the answer variable themselves.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from .display import esc, in_kernel
@@ -107,6 +109,7 @@ class Roleplay:
         rubric: str = "review_reply",
         reviewer: str = "Reviewer",
         ns: dict[str, Any] | None = None,
+        store: str | Path | None = "auto",
     ) -> None:
         if not rounds:
             raise ValueError("a role-play needs at least one critique")
@@ -121,16 +124,42 @@ class Roleplay:
         self.rubric = get_rubric(rubric)
         self.reviewer = reviewer
         self.ns = ns if ns is not None else _notebook_namespace()
-        earlier = self.ns.get(answer_name)
-        keep = isinstance(earlier, list) and all(isinstance(r, str) for r in earlier)
-        self.replies: list[str] = list(earlier)[: len(self.rounds)] if keep else []
+        if store == "auto":
+            store = Path(".coursekit") / f"roleplay-{answer_name}.json" if _frontend_available() else None
+        self.store = Path(store) if store is not None else None
+        self.replies: list[str] = _replies_in(self.ns.get(answer_name))[: len(self.rounds)]
+        if not self.replies and self.store is not None:  # a restarted kernel: the replies saved on disk
+            self.replies = _replies_in(_load(self.store))[: len(self.rounds)]
+            if self.replies:
+                self.ns[answer_name] = list(self.replies)
         self.feedback: list[Feedback | None] = [None] * len(self.replies)
         self.round = 0
         self.stage = "pause"  # pause → reply → feedback → (curveball →) pause … → done
         self.curveball_seen = False
         self._widgets: dict[str, Any] | None = None
+        self.resumed = len(self.replies)
+        if self.replies:  # carry on where the learner stopped, not at critique 1
+            self._resume()
+        if self.store is not None:
+            _watch_answer(self)
 
     # ------------------------------------------------------------------ the state machine
+
+    def _resume(self) -> None:
+        n_done = len(self.replies)
+        cb = self.curveball
+        self.curveball_seen = cb is not None and cb.after_round is not None and n_done > cb.after_round
+        if n_done >= len(self.rounds):
+            self.round, self.stage = len(self.rounds) - 1, "done"
+        else:
+            self.round, self.stage = n_done, "pause"
+
+    def restart(self) -> None:
+        """Go through the critiques again from the first; each reply is kept until replaced."""
+        self.round, self.stage, self.curveball_seen, self.resumed = 0, "pause", False, 0
+        if self._widgets is not None:
+            self._widgets["reply"].value = ""
+        self._render()
 
     def pause(self) -> None:
         """The learner has paused: unlock the reply box (or, after a curveball, go on)."""
@@ -158,6 +187,8 @@ class Roleplay:
             self.replies.append(reply)
             self.feedback.append(fb)
         self.ns[self.answer_name] = list(self.replies)
+        if self.store is not None:
+            _save(self.store, self.replies)
         self.stage = "feedback"
         self._render()
         return fb
@@ -257,6 +288,7 @@ class Roleplay:
                 "submit": w.Button(description="Send reply", button_style="primary", layout=w.Layout(width="auto")),
                 "feedback": w.HTML(),
                 "next": w.Button(description="Next", layout=w.Layout(width="auto")),
+                "again": w.Button(description="Go through it again", icon="redo", layout=w.Layout(width="auto")),
             }
             def then_focus_reply(action):
                 # A clicked button keeps the focus, and keys typed on a focused button go to
@@ -271,13 +303,14 @@ class Roleplay:
             parts["pause_button"].on_click(then_focus_reply(self.pause))
             parts["submit"].on_click(then_focus_reply(lambda: self.submit(parts["reply"].value)))
             parts["next"].on_click(then_focus_reply(self.next))
+            parts["again"].on_click(then_focus_reply(self.restart))
             parts["box"] = w.VBox(
                 [
                     parts["header"],
                     parts["critique"],
                     w.HBox([parts["pause_prompt"], parts["pause_button"]]),
                     parts["reply"],
-                    w.HBox([parts["submit"], parts["next"]]),
+                    w.HBox([parts["submit"], parts["next"], parts["again"]]),
                     parts["feedback"],
                 ]
             )
@@ -330,14 +363,92 @@ class Roleplay:
         p["reply"].layout.display = done
         p["submit"].layout.display = done
         p["next"].layout.display = done
+        p["again"].layout.display = None if stage == "done" else "none"
         fb = self.feedback[self.round] if stage == "feedback" and self.round < len(self.feedback) else None
         parts = [f"<div style='color:#cf222e'>{esc(note)}</div>"] if note else []
+        if self.resumed and stage in ("pause", "done") and self.round <= self.resumed:
+            parts.append(
+                f"<div style='color:#57606a'>Your {self.resumed} earlier repl{'y is' if self.resumed == 1 else 'ies are'} "
+                f"kept in <code>{esc(self.answer_name)}</code>"
+                + (f"; carrying on with critique {self.round + 1}." if stage == "pause" else ".") + "</div>"
+            )
         if fb is not None:
             parts.append(
                 f"<div style='color:#0969da'>Saved as reply {self.round + 1} in <code>{esc(self.answer_name)}</code>. "
                 "You can edit and send again, or go on.</div>" + fb.html()
             )
         p["feedback"].value = "".join(parts)
+
+
+STUB_MARKERS = ("YOUR ANSWER HERE", "YOUR CODE HERE", "raise NotImplementedError")
+
+
+def _replies_in(value: Any) -> list[str]:
+    """The real replies in ``value``: its leading strings that are neither blank nor starter text.
+
+    >>> _replies_in(["Thanks, fair.", "\\n# YOUR CODE HERE\\nraise NotImplementedError()\\n", "later"])
+    ['Thanks, fair.']
+    >>> _replies_in("YOUR ANSWER HERE"), _replies_in(None)
+    ([], [])
+    """
+    if not isinstance(value, (list, tuple)):
+        return []
+    out = []
+    for reply in value:
+        if not isinstance(reply, str) or not reply.strip() or any(m in reply for m in STUB_MARKERS):
+            break
+        out.append(reply)
+    return out
+
+
+def _load(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("replies")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _save(path: Path, replies: list[str]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"replies": replies}, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only folder: the replies still live in the kernel and on the last screen
+
+
+# The newest role-play per (namespace, answer name), watched after every cell: when the
+# untouched answer cell runs after the widget (Run All, Shift+Enter through), its starter
+# text would replace the replies; they are put back and the learner is told.
+_LIVE: dict[tuple[int, str], "Roleplay"] = {}
+_HOOKED: set[int] = set()
+
+
+def _watch_answer(rp: "Roleplay") -> None:
+    _LIVE[(id(rp.ns), rp.answer_name)] = rp
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is None or id(shell) in _HOOKED:
+        return
+    _HOOKED.add(id(shell))
+    shell.events.register("post_run_cell", lambda _result: _restore_replies())
+
+
+def _restore_replies() -> None:
+    for (_, name), rp in list(_LIVE.items()):
+        current = rp.ns.get(name)
+        if rp.replies and current != rp.replies and not _replies_in(current) and current is not None:
+            rp.ns[name] = list(rp.replies)
+            print(
+                f"(Kept your {len(rp.replies)} role-play repl{'y' if len(rp.replies) == 1 else 'ies'} in {name}: "
+                "the starter text in this cell did not replace them. To save them in the notebook, paste the "
+                "code from the role-play's last screen here.)"
+            )
 
 
 def _notebook_namespace() -> dict[str, Any]:

@@ -153,11 +153,49 @@ def test_needs_rounds():
         Roleplay([], "x", ns={})
 
 
-def test_rerunning_the_cell_keeps_earlier_replies_until_replaced():
-    ns = {"review_replies": ["first", "second", "third"]}
-    rp = Roleplay(list(HARSH_REVIEW), "review_replies", ns=ns)
+def test_rerunning_the_cell_carries_on_where_the_learner_stopped():
+    ns = {"review_replies": ["first", "second"]}
+    rp = Roleplay(list(HARSH_REVIEW), "review_replies", curveball=PAGER_ALERT, ns=ns)
+    assert (rp.stage, rp.round, rp.curveball_seen) == ("pause", 2, True)  # not critique 1 again
+    w = rp.widgets
+    assert "safe to ship" in w["critique"].value and "carrying on with critique 3" in w["feedback"].value
     rp.pause()
     rp.submit(GOOD_REPLY)
-    assert ns["review_replies"] == [GOOD_REPLY, "second", "third"]
+    rp.next()
+    assert rp.stage == "done" and ns["review_replies"] == ["first", "second", GOOD_REPLY]
+    assert w["again"].layout.display is None
+    click(w["again"])  # go through it again: each reply is kept until replaced
+    assert (rp.stage, rp.round) == ("pause", 0)
+    rp.pause()
+    rp.submit("A better first reply.")
+    assert ns["review_replies"] == ["A better first reply.", "second", GOOD_REPLY]
+    done = Roleplay(list(HARSH_REVIEW), "review_replies", ns=ns)
+    assert done.stage == "done"
+
+
+def test_starter_text_is_not_a_reply():
     stub = {"review_replies": "YOUR ANSWER HERE"}
-    assert Roleplay(["Why?"], "review_replies", ns=stub).replies == []  # a stub is not a reply
+    assert Roleplay(["Why?"], "review_replies", ns=stub).replies == []
+    stubs = {"r": ["\n# YOUR CODE HERE\nraise NotImplementedError()\n"] * 3}
+    rp = Roleplay(list(HARSH_REVIEW), "r", ns=stubs)
+    assert rp.replies == [] and (rp.stage, rp.round) == ("pause", 0)
+
+
+def test_replies_survive_a_kernel_restart_and_the_starter_cell(tmp_path):
+    store = tmp_path / ".coursekit" / "roleplay-r.json"
+    rp = Roleplay(list(HARSH_REVIEW), "r", ns={}, store=store)
+    rp.pause()
+    rp.submit(GOOD_REPLY)
+    assert store.is_file()
+    fresh: dict = {}  # a restarted kernel: an empty namespace, the same folder
+    again = Roleplay(list(HARSH_REVIEW), "r", ns=fresh, store=store)
+    assert again.replies == [GOOD_REPLY] and fresh["r"] == [GOOD_REPLY] and again.round == 1
+    # Run All: the untouched answer cell assigns its starter text after the widget ran ...
+    fresh["r"] = ["\n# YOUR CODE HERE\nraise NotImplementedError()\n"] * 3
+    from coursekit import roleplay as module
+
+    module._restore_replies()  # ... and the post-run hook puts the replies back
+    assert fresh["r"] == [GOOD_REPLY]
+    fresh["r"] = ["My own pasted reply."]  # a real answer in the cell is the learner's choice
+    module._restore_replies()
+    assert fresh["r"] == ["My own pasted reply."]
