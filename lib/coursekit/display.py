@@ -222,13 +222,6 @@ class Box(Renderable):
             out += ["", *("    " + line for line in self.code.splitlines())]
         return "\n".join(out)
 
-    def _title_html(self, color: str) -> str:
-        # A hint's title carries the hint itself ("Hint 1 of 3 for q: …"): bold the label only.
-        label, sep, rest = self.title.partition(": ")
-        if sep and len(label) < 60 and "`" not in label:
-            return f"<b style='color:{color}'>{md_html(label)}:</b> {md_html(rest)}"
-        return f"<b style='color:{color}'>{md_html(self.title)}</b>"
-
     def html(self) -> str:
         color = COLORS.get(self.status, COLORS["info"])
         items = self.detail_html if self.detail_html is not None else [md_html(line) for line in self.lines]
@@ -241,5 +234,5 @@ class Box(Renderable):
             )
         return (
             f"<div style='border-left:4px solid {color};padding:4px 8px;margin:4px 0;font-size:0.95em'>"
-            f"<b style='color:{color}'>{esc(ICONS.get(self.status, '•'))}</b> {self._title_html(color)}{body}{code}</div>"
+            f"<b style='color:{color}'>{esc(ICONS.get(self.status, '•'))} {md_html(self.title)}</b>{body}{code}</div>"
         )

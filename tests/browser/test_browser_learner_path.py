@@ -178,6 +178,23 @@ def test_a_learner_runs_module_03_gets_feedback_and_role_plays_without_touching_
             shot = tmp_path / "roleplay.png"
             page.screenshot(path=str(shot))
 
+            # --- the untouched answer cell runs after the widget: the reply is kept (issue 11, item 4)
+            answer_cell = cells.filter(has_text="roleplay_replies = [").first
+            answer_cell.locator(".cm-content").click()
+            page.keyboard.press("Shift+Enter")
+            answer_cell.locator(".jp-OutputArea-output", has_text="Kept your 1 role-play reply").wait_for()
+            # --- a kernel restart, then the set-up and role-play cells again: it carries on at critique 2
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Kernel$")).click()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Restart Kernel")).first.click()
+            page.locator(".jp-Dialog-button.jp-mod-accept").click()
+            kernel_idle.first.wait_for(timeout=60_000)
+            cells.filter(has_text='start("03_hol_blocking")').first.locator(".cm-content").click()
+            page.keyboard.press("Shift+Enter")
+            rp_cell.locator(".cm-content").click()
+            page.keyboard.press("Shift+Enter")
+            rp_cell.get_by_text("carrying on with critique 2").wait_for(timeout=60_000)
+            assert cells.count() == n_cells
+
             # --- save as a learner would; the saved cells are the original ones but the edited answer
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^File$")).click()
             page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Save Notebook$")).click()
