@@ -78,3 +78,9 @@ def test_ci_runs_exactly_make_test():
     test_recipe = makefile.split("\ntest: ", 1)[1].split("\n\n", 1)[0]
     lab_recipe = makefile.split("\nlab: ", 1)[1].split("\n\n", 1)[0]
     assert "tools/install_system_deps.sh" in test_recipe and "install_system_deps" not in lab_recipe
+
+
+def test_make_checks_the_python_before_it_creates_the_venv():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("$(STAMP): ", 1)[1].split("\n\n", 1)[0]
+    assert recipe.index("tools/check_python.py") < recipe.index("-m venv")
