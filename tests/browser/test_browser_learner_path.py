@@ -7,9 +7,11 @@ what they were (issue 11, item 1: typing into the role-play once inserted and
 deleted cells through JupyterLab's command-mode shortcuts). A screenshot is kept in
 the test's tmp folder. The way in is the course map JupyterLab opens on (issue 11, item 7).
 
-Known gap: in about 2 of 9 early runs the notebook showed JupyterLab's unsaved marker
-right after the kernel connected even though its content had not changed; it is
-reported as a warning, not asserted.
+Known gap: opened through the course map's link, the notebook usually still shows
+JupyterLab's unsaved marker although what it saves is exactly what the server sent
+(a no-op change inside JupyterLab); it is reported as a warning, not asserted. The
+cause that changed content (the kernel's language_info) is fixed and pinned in
+tests/coursekit/test_coursekit_lab.py.
 
 Playwright never downloads a browser here: it drives the system's Chromium
 (`tools/install_system_deps.sh` installs it; `make test` runs that first). Without
@@ -127,13 +129,10 @@ def test_a_learner_runs_module_03_gets_feedback_and_role_plays_without_touching_
             assert page.url.endswith(nb_path), page.url
             kernel_idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
             kernel_idle.first.wait_for()
-            # issue 11, item 7: opening a notebook does not mark it unsaved
-            # issue 11, item 7: opening a notebook should not mark it unsaved. The cause found
-            # (the kernel's language_info replacing the notebook's) is pinned deterministically in
-            # tests/coursekit/test_coursekit_lab.py; here it is only reported, since a rarer race
-            # right after the kernel connects remains (see the module docstring).
+            # issue 11, item 7: opening a notebook should not mark it unsaved (see the module docstring)
             if page.locator(".jp-mod-dirty").count():
-                warnings.warn("the notebook showed the unsaved marker right after opening")
+                warnings.warn("unsaved marker right after opening: " + " | ".join(
+                    page.locator(".jp-mod-dirty").evaluate_all("els => els.map(e => e.className + ' ' + e.textContent.slice(0, 60))")))
 
             # --- answer one task wrongly, run everything, read the feedback
             cells = page.locator(".jp-Notebook .jp-Cell")
@@ -141,11 +140,21 @@ def test_a_learner_runs_module_03_gets_feedback_and_role_plays_without_touching_
             answer.locator(".cm-content").click()
             page.keyboard.press("Control+a")
             page.keyboard.insert_text(WRONG_ANSWER)
-            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+            setup_prompt = cells.filter(has_text='start("03_hol_blocking")').first.locator(".jp-InputPrompt")
+            for attempt in range(3):
+                page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+                page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+                try:  # a kernel still settling in can drop the first Run All: a person would run it again
+                    page.wait_for_function("el => /\\[\\d+\\]/.test(el.textContent)", arg=setup_prompt.element_handle(),
+                                           timeout=20_000)
+                    break
+                except playwright.TimeoutError:
+                    print(f"Run All #{attempt + 1} ran nothing in 20 s; running it again")
+                    if attempt == 2:
+                        raise
             check_cell = cells.filter(has_text='check("reproduce")').first
             feedback = check_cell.locator(".jp-OutputArea-output", has_text="✗").first
-            feedback.wait_for(timeout=60_000)
+            feedback.wait_for(state="attached", timeout=90_000)
             text = feedback.text_content()
             assert "✗" in text and "hol_p99" in text, text
             kernel_idle.first.wait_for(timeout=60_000)  # Run All stops at the failing test cell
@@ -182,7 +191,7 @@ def test_a_learner_runs_module_03_gets_feedback_and_role_plays_without_touching_
             answer_cell = cells.filter(has_text="roleplay_replies = [").first
             answer_cell.locator(".cm-content").click()
             page.keyboard.press("Shift+Enter")
-            answer_cell.locator(".jp-OutputArea-output", has_text="Kept your 1 role-play reply").wait_for()
+            answer_cell.locator(".jp-OutputArea-output", has_text="Kept your 1 role-play reply").wait_for(state="attached")
             # --- a kernel restart, then the set-up and role-play cells again: it carries on at critique 2
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Kernel$")).click()
             page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Restart Kernel")).first.click()
@@ -199,6 +208,9 @@ def test_a_learner_runs_module_03_gets_feedback_and_role_plays_without_touching_
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^File$")).click()
             page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Save Notebook$")).click()
             page.wait_for_function("document.querySelectorAll('.jp-mod-dirty').length === 0")
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"))  # what the page showed when it failed
+            raise
         finally:
             browser.close()
 
