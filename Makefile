@@ -14,7 +14,11 @@ KERNEL := cache-under-pressure
 .PHONY: lab test test-fast build bench grade lock env clean
 
 $(STAMP): requirements.lock pyproject.toml Makefile
-	@echo ">> creating $(VENV) from requirements.lock (first run takes about a minute)"
+	@test -x $(BIN)/python || command -v $(PYTHON) > /dev/null 2>&1 || { \
+	    echo ">> $(PYTHON) not found: install Python 3.11, or name one with make PYTHON=python3.11 ..."; exit 1; }
+	@# an unsupported Python stops here with the supported versions and how to pick one
+	@test -x $(BIN)/python || $(PYTHON) tools/check_python.py
+	@echo ">> creating $(VENV) from requirements.lock (first run takes about a minute and a half)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -29,8 +33,10 @@ env: $(STAMP)
 lab: $(STAMP)
 	@$(BIN)/python -m coursekit.lab --port $(PORT) $(if $(HEADLESS),--headless,)
 
-## Run every test: library tests, notebooks, the grading contract.
+## Run every test: library tests, notebooks, the grading contract, the browser test.
+## First installs the Debian packages some tests use (Chromium, Redis) when run as root.
 test: $(STAMP)
+	@sh tools/install_system_deps.sh
 	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
 
 ## Library tests only (seconds).

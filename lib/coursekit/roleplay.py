@@ -1,9 +1,17 @@
 """A review role-play: escalating critiques, a short pause before each reply, a curveball.
 
 In a notebook with a widget frontend the learner sees one critique at a time, a
-pause prompt with an "I've paused" button that unlocks the reply box, and — after
+pause prompt with an "I've paused" button that unlocks sending, and — after
 submitting — formative questions from the ``review_reply`` rubric. Midway, a
 curveball (a pager alert) interrupts and asks for another pause before going on.
+
+**Keystrokes stay in the widget.** The reply box is never *disabled* while a round is
+open: JupyterLab sends the keys of a focused element that is not editable (a disabled
+textarea, a clicked button) to the notebook's command-mode shortcuts, where ``a``,
+``b`` and ``dd`` insert and delete cells. So before the pause the box is editable but
+says "pause first" and only *Send* is locked (a draft typed early is kept, never sent
+before the pause); after every click on one of the widget's buttons the focus goes
+back to the reply box; and when the role-play is over the box is hidden, not disabled.
 
 **Where replies go:** ``ns[answer_name]`` is always a *list of strings*, one reply per
 critique, in order (a resubmitted reply replaces that round's entry; replies already in
@@ -27,9 +35,11 @@ replies into the answer variable themselves.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from .display import esc, in_kernel
@@ -85,6 +95,10 @@ class Roleplay:
     (default: the notebook's).
     """
 
+    PLACEHOLDER_PAUSE = "Pause first (the \u201cI've paused\u201d button above); then write your reply here and send it."
+    PLACEHOLDER_PAUSE_AGAIN = "Pause again first (the \u201cI've paused\u201d button above) before the next critique."
+    PLACEHOLDER_REPLY = "Your reply to the reviewer\u2026"
+
     def __init__(
         self,
         rounds: Sequence[str],
@@ -95,6 +109,7 @@ class Roleplay:
         rubric: str = "review_reply",
         reviewer: str = "Reviewer",
         ns: dict[str, Any] | None = None,
+        store: str | Path | None = "auto",
     ) -> None:
         if not rounds:
             raise ValueError("a role-play needs at least one critique")
@@ -109,16 +124,42 @@ class Roleplay:
         self.rubric = get_rubric(rubric)
         self.reviewer = reviewer
         self.ns = ns if ns is not None else _notebook_namespace()
-        earlier = self.ns.get(answer_name)
-        keep = isinstance(earlier, list) and all(isinstance(r, str) for r in earlier)
-        self.replies: list[str] = list(earlier)[: len(self.rounds)] if keep else []
+        if store == "auto":
+            store = Path(".coursekit") / f"roleplay-{answer_name}.json" if _frontend_available() else None
+        self.store = Path(store) if store is not None else None
+        self.replies: list[str] = _replies_in(self.ns.get(answer_name))[: len(self.rounds)]
+        if not self.replies and self.store is not None:  # a restarted kernel: the replies saved on disk
+            self.replies = _replies_in(_load(self.store))[: len(self.rounds)]
+            if self.replies:
+                self.ns[answer_name] = list(self.replies)
         self.feedback: list[Feedback | None] = [None] * len(self.replies)
         self.round = 0
         self.stage = "pause"  # pause → reply → feedback → (curveball →) pause … → done
         self.curveball_seen = False
         self._widgets: dict[str, Any] | None = None
+        self.resumed = len(self.replies)
+        if self.replies:  # carry on where the learner stopped, not at critique 1
+            self._resume()
+        if self.store is not None:
+            _watch_answer(self)
 
     # ------------------------------------------------------------------ the state machine
+
+    def _resume(self) -> None:
+        n_done = len(self.replies)
+        cb = self.curveball
+        self.curveball_seen = cb is not None and cb.after_round is not None and n_done > cb.after_round
+        if n_done >= len(self.rounds):
+            self.round, self.stage = len(self.rounds) - 1, "done"
+        else:
+            self.round, self.stage = n_done, "pause"
+
+    def restart(self) -> None:
+        """Go through the critiques again from the first; each reply is kept until replaced."""
+        self.round, self.stage, self.curveball_seen, self.resumed = 0, "pause", False, 0
+        if self._widgets is not None:
+            self._widgets["reply"].value = ""
+        self._render()
 
     def pause(self) -> None:
         """The learner has paused: unlock the reply box (or, after a curveball, go on)."""
@@ -146,6 +187,8 @@ class Roleplay:
             self.replies.append(reply)
             self.feedback.append(fb)
         self.ns[self.answer_name] = list(self.replies)
+        if self.store is not None:
+            _save(self.store, self.replies)
         self.stage = "feedback"
         self._render()
         return fb
@@ -161,6 +204,8 @@ class Roleplay:
             self.stage = "curveball"
         else:
             self._advance()
+        if self._widgets is not None:
+            self._widgets["reply"].value = ""  # a fresh box for the next critique
         self._render()
 
     def _advance(self) -> None:
@@ -194,7 +239,7 @@ class Roleplay:
             f"Write your replies into `{self.answer_name}` as a list of strings, one per critique:",
             f"    {self.answer_name} = [{example}]",
             "",
-            f"Before each reply: {self.pause_prompt}",
+            self.pause_prompt,  # it says "before you reply" itself
             "",
         ]
         for i, critique in enumerate(self.rounds):
@@ -239,21 +284,33 @@ class Roleplay:
                 "pause_button": w.Button(description="I've paused", icon="pause", button_style="info",
                                          # never squeezed by the prompt beside it: the label stays whole
                                          layout=w.Layout(width="auto", min_width="max-content", flex="0 0 auto")),
-                "reply": w.Textarea(placeholder="Your reply to the reviewer…", layout=w.Layout(width="100%", height="8em")),
+                "reply": w.Textarea(placeholder=self.PLACEHOLDER_PAUSE, layout=w.Layout(width="100%", height="8em")),
                 "submit": w.Button(description="Send reply", button_style="primary", layout=w.Layout(width="auto")),
                 "feedback": w.HTML(),
                 "next": w.Button(description="Next", layout=w.Layout(width="auto")),
+                "again": w.Button(description="Go through it again", icon="redo", layout=w.Layout(width="auto")),
             }
-            parts["pause_button"].on_click(lambda _b: self.pause())
-            parts["submit"].on_click(lambda _b: self.submit(parts["reply"].value))
-            parts["next"].on_click(lambda _b: self.next())
+            def then_focus_reply(action):
+                # A clicked button keeps the focus, and keys typed on a focused button go to
+                # the notebook's command-mode shortcuts: hand the focus back to the reply box.
+                def handler(_button: Any) -> None:
+                    action()
+                    if self.stage != "done":
+                        parts["reply"].focus()
+
+                return handler
+
+            parts["pause_button"].on_click(then_focus_reply(self.pause))
+            parts["submit"].on_click(then_focus_reply(lambda: self.submit(parts["reply"].value)))
+            parts["next"].on_click(then_focus_reply(self.next))
+            parts["again"].on_click(then_focus_reply(self.restart))
             parts["box"] = w.VBox(
                 [
                     parts["header"],
                     parts["critique"],
                     w.HBox([parts["pause_prompt"], parts["pause_button"]]),
                     parts["reply"],
-                    w.HBox([parts["submit"], parts["next"]]),
+                    w.HBox([parts["submit"], parts["next"], parts["again"]]),
                     parts["feedback"],
                 ]
             )
@@ -292,21 +349,106 @@ class Roleplay:
             p["pause_prompt"].value = f"<i>{esc(self.pause_prompt)}</i>" if stage == "pause" else ""
         p["pause_button"].disabled = stage not in ("pause", "curveball")
         p["pause_button"].layout.display = None if stage in ("pause", "curveball") else "none"
-        locked = stage not in ("reply", "feedback")
-        p["reply"].disabled = locked
-        p["submit"].disabled = locked
+        # Never disabled while a round is open (see the module docstring): a disabled box
+        # cannot take the focus, so typed keys would reach the notebook's shortcuts.
+        p["reply"].disabled = False
+        p["reply"].placeholder = (
+            self.PLACEHOLDER_REPLY if stage in ("reply", "feedback")
+            else self.PLACEHOLDER_PAUSE_AGAIN if stage == "curveball" else self.PLACEHOLDER_PAUSE
+        )
+        p["submit"].disabled = stage not in ("reply", "feedback")
         p["next"].disabled = stage != "feedback"
         p["next"].description = "Finish" if self.round + 1 >= n else "Next critique"
-        if stage in ("pause", "curveball"):
-            p["reply"].value = ""
+        done = "none" if stage == "done" else None
+        p["reply"].layout.display = done
+        p["submit"].layout.display = done
+        p["next"].layout.display = done
+        p["again"].layout.display = None if stage == "done" else "none"
         fb = self.feedback[self.round] if stage == "feedback" and self.round < len(self.feedback) else None
         parts = [f"<div style='color:#cf222e'>{esc(note)}</div>"] if note else []
+        if self.resumed and stage in ("pause", "done") and self.round <= self.resumed:
+            parts.append(
+                f"<div style='color:#57606a'>Your {self.resumed} earlier repl{'y is' if self.resumed == 1 else 'ies are'} "
+                f"kept in <code>{esc(self.answer_name)}</code>"
+                + (f"; carrying on with critique {self.round + 1}." if stage == "pause" else ".") + "</div>"
+            )
         if fb is not None:
             parts.append(
                 f"<div style='color:#0969da'>Saved as reply {self.round + 1} in <code>{esc(self.answer_name)}</code>. "
                 "You can edit and send again, or go on.</div>" + fb.html()
             )
         p["feedback"].value = "".join(parts)
+
+
+STUB_MARKERS = ("YOUR ANSWER HERE", "YOUR CODE HERE", "raise NotImplementedError")
+
+
+def _replies_in(value: Any) -> list[str]:
+    """The real replies in ``value``: its leading strings that are neither blank nor starter text.
+
+    >>> _replies_in(["Thanks, fair.", "\\n# YOUR CODE HERE\\nraise NotImplementedError()\\n", "later"])
+    ['Thanks, fair.']
+    >>> _replies_in("YOUR ANSWER HERE"), _replies_in(None)
+    ([], [])
+    """
+    if not isinstance(value, (list, tuple)):
+        return []
+    out = []
+    for reply in value:
+        if not isinstance(reply, str) or not reply.strip() or any(m in reply for m in STUB_MARKERS):
+            break
+        out.append(reply)
+    return out
+
+
+def _load(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("replies")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _save(path: Path, replies: list[str]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"replies": replies}, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only folder: the replies still live in the kernel and on the last screen
+
+
+# The newest role-play per (namespace, answer name), watched after every cell: when the
+# untouched answer cell runs after the widget (Run All, Shift+Enter through), its starter
+# text would replace the replies; they are put back and the learner is told.
+_LIVE: dict[tuple[int, str], "Roleplay"] = {}
+_HOOKED: set[int] = set()
+
+
+def _watch_answer(rp: "Roleplay") -> None:
+    _LIVE[(id(rp.ns), rp.answer_name)] = rp
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is None or id(shell) in _HOOKED:
+        return
+    _HOOKED.add(id(shell))
+    shell.events.register("post_run_cell", lambda _result: _restore_replies())
+
+
+def _restore_replies() -> None:
+    for (_, name), rp in list(_LIVE.items()):
+        current = rp.ns.get(name)
+        if rp.replies and current != rp.replies and not _replies_in(current) and current is not None:
+            rp.ns[name] = list(rp.replies)
+            print(
+                f"(Kept your {len(rp.replies)} role-play repl{'y' if len(rp.replies) == 1 else 'ies'} in {name}: "
+                "the starter text in this cell did not replace them. To save them in the notebook, paste the "
+                "code from the role-play's last screen here.)"
+            )
 
 
 def _notebook_namespace() -> dict[str, Any]:

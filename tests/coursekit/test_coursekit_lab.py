@@ -52,7 +52,7 @@ def test_headless_lab_serves_the_exercises_on_loopback(tmp_path):
         while url is None and time.monotonic() < deadline and proc.poll() is None:
             line = proc.stdout.readline()
             lines.append(line)
-            m = re.search(r"(http://127\.0\.0\.1:\d+)/lab\?token=(\w+)", line)
+            m = re.search(r"(http://127\.0\.0\.1:\d+)/\S*\?token=(\w+)", line)
             if m:
                 url = m.groups()
         assert url, "JupyterLab printed no http://127.0.0.1 URL:\n" + "".join(lines[-30:])
@@ -66,6 +66,14 @@ def test_headless_lab_serves_the_exercises_on_loopback(tmp_path):
         assert wanted in specs, sorted(specs)
         # the notebooks' kernel is this environment's Python, not another one on the machine
         assert os.path.abspath(specs[wanted]["spec"]["argv"][0]) == os.path.abspath(sys.executable)
+        # a notebook reaches JupyterLab with the kernel's own language_info, so that the kernel
+        # starting changes nothing and the notebook is not marked unsaved on open (issue 11, item 7)
+        from ipykernel.ipkernel import IPythonKernel
+
+        served = _get_json(f"{base}/api/contents/00_orientation/00_orientation.ipynb?content=1&token={token}",
+                           proc, lines)["content"]
+        assert served["metadata"]["language_info"] == IPythonKernel.language_info
+        assert json.loads((ROOT / "exercises" / "00_orientation" / "00_orientation.ipynb").read_text()) == notebook
         # learners get no instructor UI (formgrader, create assignment) and no news pop-up
         with urllib.request.urlopen(f"{base}/lab?token={token}", timeout=20) as r:
             page = r.read().decode()

@@ -25,17 +25,44 @@ def click(widget):
     widget.click()  # runs the on_click handlers, as a frontend click would
 
 
-def test_reply_box_is_locked_until_the_learner_pauses(rp):
+def test_sending_is_locked_until_the_learner_pauses(rp):
     w = rp.widgets
     assert "Reviewer:" in w["critique"].value and "no numbers" in w["critique"].value
     assert "slow breath out" in w["pause_prompt"].value and "I&#x27;m sharing this draft" in w["pause_prompt"].value
-    assert w["reply"].disabled and w["submit"].disabled and w["next"].disabled
-    w["reply"].value = "sneaky early reply"
+    assert w["submit"].disabled and w["next"].disabled
+    # the box itself is editable (a disabled box passes typed keys to the notebook's shortcuts)
+    assert not w["reply"].disabled and w["reply"].placeholder.startswith("Pause first")
+    w["reply"].value = "early draft"
     click(w["submit"])  # disabled in a frontend; even if called, nothing is stored
     assert rp.replies == [] and "review_replies" not in rp.ns
+    assert w["reply"].value == "early draft"  # the draft is held, not thrown away
     click(w["pause_button"])
     assert not w["reply"].disabled and not w["submit"].disabled
     assert w["pause_button"].layout.display == "none"
+    assert w["reply"].value == "early draft" and w["reply"].placeholder == Roleplay.PLACEHOLDER_REPLY
+
+
+def test_the_reply_box_is_never_disabled_and_takes_the_focus_after_every_click(rp, monkeypatch):
+    w = rp.widgets
+    focused = []
+    monkeypatch.setattr(w["reply"], "focus", lambda: focused.append(rp.stage))
+    for i in range(3):
+        assert not w["reply"].disabled
+        click(w["pause_button"])
+        assert not w["reply"].disabled
+        w["reply"].value = f"{GOOD_REPLY} ({i})"
+        click(w["submit"])
+        click(w["next"])
+        assert w["reply"].value == ""  # a fresh box for each critique
+        if rp.stage == "curveball":
+            assert not w["reply"].disabled and "Pause again" in w["reply"].placeholder
+            click(w["pause_button"])
+    assert rp.stage == "done"
+    # every click but the last (Finish) handed the focus back to the box
+    assert focused == ["reply", "feedback", "pause", "reply", "feedback", "curveball", "pause",
+                       "reply", "feedback"]
+    # over: the box and its buttons are hidden, not left as disabled look-alikes
+    assert {w[k].layout.display for k in ("reply", "submit", "next", "pause_button")} == {"none"}
 
 
 def test_submit_runs_the_rubric_stores_the_reply_and_shows_questions(rp):
@@ -74,7 +101,7 @@ def test_full_run_with_curveball_in_the_middle(rp):
         if i == 1:  # default: the curveball comes after the middle round
             assert rp.stage == "curveball"
             assert "Pager alert" in w["critique"].value and "Pause again" in w["pause_prompt"].value
-            assert w["reply"].disabled and not w["pause_button"].disabled
+            assert w["submit"].disabled and not w["pause_button"].disabled
             click(w["pause_button"])
     assert rp.stage == "done"
     assert "last round" in w["critique"].value and "paste this into the answer cell" in w["critique"].value
@@ -85,7 +112,7 @@ def test_full_run_with_curveball_in_the_middle(rp):
     assert scope["review_replies"] == rp.ns["review_replies"]
     assert [r[-9:] for r in rp.ns["review_replies"]] == ["(round 1)", "(round 2)", "(round 3)"]
     assert "two seconds" in seen[1] and "safe to ship" in seen[2]  # escalating critiques, in order
-    assert w["reply"].disabled and w["next"].disabled
+    assert w["reply"].layout.display == "none" and w["next"].disabled
 
 
 def test_curveball_position_can_be_set():
@@ -126,11 +153,49 @@ def test_needs_rounds():
         Roleplay([], "x", ns={})
 
 
-def test_rerunning_the_cell_keeps_earlier_replies_until_replaced():
-    ns = {"review_replies": ["first", "second", "third"]}
-    rp = Roleplay(list(HARSH_REVIEW), "review_replies", ns=ns)
+def test_rerunning_the_cell_carries_on_where_the_learner_stopped():
+    ns = {"review_replies": ["first", "second"]}
+    rp = Roleplay(list(HARSH_REVIEW), "review_replies", curveball=PAGER_ALERT, ns=ns)
+    assert (rp.stage, rp.round, rp.curveball_seen) == ("pause", 2, True)  # not critique 1 again
+    w = rp.widgets
+    assert "safe to ship" in w["critique"].value and "carrying on with critique 3" in w["feedback"].value
     rp.pause()
     rp.submit(GOOD_REPLY)
-    assert ns["review_replies"] == [GOOD_REPLY, "second", "third"]
+    rp.next()
+    assert rp.stage == "done" and ns["review_replies"] == ["first", "second", GOOD_REPLY]
+    assert w["again"].layout.display is None
+    click(w["again"])  # go through it again: each reply is kept until replaced
+    assert (rp.stage, rp.round) == ("pause", 0)
+    rp.pause()
+    rp.submit("A better first reply.")
+    assert ns["review_replies"] == ["A better first reply.", "second", GOOD_REPLY]
+    done = Roleplay(list(HARSH_REVIEW), "review_replies", ns=ns)
+    assert done.stage == "done"
+
+
+def test_starter_text_is_not_a_reply():
     stub = {"review_replies": "YOUR ANSWER HERE"}
-    assert Roleplay(["Why?"], "review_replies", ns=stub).replies == []  # a stub is not a reply
+    assert Roleplay(["Why?"], "review_replies", ns=stub).replies == []
+    stubs = {"r": ["\n# YOUR CODE HERE\nraise NotImplementedError()\n"] * 3}
+    rp = Roleplay(list(HARSH_REVIEW), "r", ns=stubs)
+    assert rp.replies == [] and (rp.stage, rp.round) == ("pause", 0)
+
+
+def test_replies_survive_a_kernel_restart_and_the_starter_cell(tmp_path):
+    store = tmp_path / ".coursekit" / "roleplay-r.json"
+    rp = Roleplay(list(HARSH_REVIEW), "r", ns={}, store=store)
+    rp.pause()
+    rp.submit(GOOD_REPLY)
+    assert store.is_file()
+    fresh: dict = {}  # a restarted kernel: an empty namespace, the same folder
+    again = Roleplay(list(HARSH_REVIEW), "r", ns=fresh, store=store)
+    assert again.replies == [GOOD_REPLY] and fresh["r"] == [GOOD_REPLY] and again.round == 1
+    # Run All: the untouched answer cell assigns its starter text after the widget ran ...
+    fresh["r"] = ["\n# YOUR CODE HERE\nraise NotImplementedError()\n"] * 3
+    from coursekit import roleplay as module
+
+    module._restore_replies()  # ... and the post-run hook puts the replies back
+    assert fresh["r"] == [GOOD_REPLY]
+    fresh["r"] = ["My own pasted reply."]  # a real answer in the cell is the learner's choice
+    module._restore_replies()
+    assert fresh["r"] == ["My own pasted reply."]
