@@ -248,6 +248,13 @@ def build(out: Path | None = None, modules: list[str] | None = None, *, quiet: b
             timings[module_id] = seconds
             if not quiet:
                 print(f"built {module_id}: exercises/ and solutions/ ({seconds:.1f} s)")
+    if (out / "exercises").is_dir():
+        from .coursemap import write_course_map
+
+        # the learner's way in: JupyterLab opens on it (coursekit.lab)
+        path = write_course_map(out / "exercises")
+        if not quiet:
+            print(f"wrote {path.relative_to(out)}: the course map")
     return timings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .display import COLORS, Box, Renderable, esc
+from .display import COLORS, Box, Renderable, md_html, md_text
 from .questions import Module, Question
 from .rubric_engine import Feedback
 
@@ -108,7 +108,7 @@ class CheckReport(Renderable):
 
     def text(self) -> str:
         icon = {"passed": "✓", "answered": "✎", "not_attempted": "○"}.get(self.status, "✗")
-        out = [f"{icon} {self._heading()}"] + [f"  {t}" for _, t in self._detail()]
+        out = [f"{icon} {md_text(self._heading())}"] + [f"  {md_text(t)}" for _, t in self._detail()]
         for i, fb in enumerate(self.feedback):
             if len(self.feedback) > 1:
                 out.append(f"  Reply {i + 1}:")
@@ -119,7 +119,7 @@ class CheckReport(Renderable):
         box_status = {"passed": "passed", "answered": "answered", "not_attempted": "not_attempted"}.get(
             self.status, "failed"
         )
-        items = [f"<span style='color:{COLORS.get(s, COLORS['info'])}'>{esc(t)}</span>" for s, t in self._detail()]
+        items = [f"<span style='color:{COLORS.get(s, COLORS['info'])}'>{md_html(t)}</span>" for s, t in self._detail()]
         for i, fb in enumerate(self.feedback):
             prefix = f"<b>Reply {i + 1}</b>" if len(self.feedback) > 1 else ""
             items.append(prefix + fb.html())

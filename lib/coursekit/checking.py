@@ -351,6 +351,9 @@ def hint(question_id: str, tier: int | None = None) -> Renderable:
 def reveal(question_id: str) -> Renderable:
     """Show the reference answer — only while the latest ``check()`` of it in this kernel passes.
 
+    In a graded workshop cohort (``COURSEKIT_MODE=cohort``, set by ``make hub``) it reads and shows
+    nothing: the instructor releases reference answers after grading.
+
     >>> from coursekit.questions import Module, Question, use_registry
     >>> with use_registry([Module(id="93_demo", title="Demo", questions=[Question(id="r", title="R")])]):
     ...     _ = reveal("r")
@@ -361,6 +364,9 @@ def reveal(question_id: str) -> Renderable:
     if isinstance(resolved, str):
         return show(Box("error", resolved))
     mod, q = resolved
+    if os.environ.get("COURSEKIT_MODE") == "cohort":
+        # a graded workshop cohort: nothing is read, so nothing a learner can reach holds the answers
+        return show(Box("info", f"Reference answer for {q.id}", ["Your instructor releases reference answers after grading."]))
     key = (mod.id, q.id)
     if key not in session.passed:
         earlier = session.store.passed_before(mod.id, q.id)

@@ -3,9 +3,8 @@
 A hidden-test block may label its parts with comments::
 
     ### BEGIN HIDDEN TESTS
-    # about: every operation staying O(1) as the cache grows
-    _small, _large = _key_work_per_operation(50), _key_work_per_operation(2000)
-    assert _large <= 2 * _small + 4
+    # about: the greeting for a name it has never seen
+    assert greet("Zoë") == "Hello, Zoë!"
     ### END HIDDEN TESTS
 
 When a hidden test fails, the grader (coursekit's and the nbgrader feedback preprocessor)

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from .display import Renderable, esc
+from .display import Renderable, md_html, md_text
 from .rubric_text import (  # noqa: F401 - re-exported: the engine's vocabulary
     FUNCTION_WORDS,
     GENERIC_BELOW,
@@ -433,9 +433,9 @@ class Feedback(Renderable):
 
     def text(self) -> str:
         head, items = self._lines()
-        return "\n".join([head, *(f"  • {q}" for q in items)])
+        return "\n".join([md_text(head), *(f"  • {md_text(q)}" for q in items)])
 
     def html(self) -> str:
         head, items = self._lines()
-        lis = "".join(f"<li>{esc(q)}</li>" for q in items)
-        return f"<div>{esc(head)}<ul style='margin:2px 0 2px 1em'>{lis}</ul></div>"
+        lis = "".join(f"<li>{md_html(q)}</li>" for q in items)
+        return f"<div>{md_html(head)}<ul style='margin:2px 0 2px 1em'>{lis}</ul></div>"

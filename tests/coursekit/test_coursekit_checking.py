@@ -58,7 +58,8 @@ def test_untouched_stub_reads_as_not_attempted(course, capsys):
 def test_missing_name_reads_as_not_attempted(course, capsys):
     report = check("90_fake:lru_basic", ns={})
     assert report.status == "not_attempted"
-    assert "`LRUCache` isn't defined yet" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "LRUCache isn't defined yet" in out and "`" not in out  # plain text: no raw markdown
 
 
 def test_plain_assertion_and_checks_raising_not_attempted(course):

@@ -64,6 +64,15 @@ def test_exercises_and_solutions_are_fresh(tmp_path):
     assert not stale, f"{', '.join(stale)} {STALE}"
 
 
+def test_course_map_is_fresh():
+    """exercises/README.md (the page JupyterLab opens on) lists exactly the committed notebooks."""
+    from coursekit import coursemap
+
+    exercises = committed("exercises", build.MODULES[0]).parent.parent
+    expected = coursemap.course_map(coursemap.modules_in(exercises))
+    assert (exercises / coursemap.MAP_NAME).read_text(encoding="utf-8") == expected, f"exercises/README.md {STALE}"
+
+
 def test_every_module_is_built_and_registered():
     from coursekit.questions import load_module
 
