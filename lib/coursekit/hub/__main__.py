@@ -63,6 +63,9 @@ def up(args: argparse.Namespace) -> int:
         course_id=COURSE_ID,
         ip=args.ip,
         port=args.port,
+        hub_port=args.hub_port,
+        proxy_api_port=args.proxy_api_port,
+        service_port=args.service_port,
         ssl_cert=args.ssl_cert or "",
         ssl_key=args.ssl_key or "",
     )
@@ -148,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--state", default=DEFAULT_STATE, help=f"private hub state (default {DEFAULT_STATE})")
     p.add_argument("--exchange", default=DEFAULT_EXCHANGE, help=f"nbgrader exchange root (default {DEFAULT_EXCHANGE})")
     p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=8000, help="the public port (default 8000)")
+    p.add_argument("--hub-port", type=int, default=8081, help="the hub's internal API port on 127.0.0.1 (default 8081)")
+    p.add_argument("--proxy-api-port", type=int, default=8001, help="the proxy's API port on 127.0.0.1 (default 8001)")
+    p.add_argument("--service-port", type=int, default=10101, help="the live view's port on 127.0.0.1 (default 10101)")
     p.add_argument("--ssl-cert", help="TLS certificate (PEM) for JupyterHub itself")
     p.add_argument("--ssl-key", help="TLS key (PEM)")
     p.add_argument("--python", default=setup.default_python(), help="the Python every user can run (default /usr/bin/python3)")
