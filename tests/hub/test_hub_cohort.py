@@ -18,13 +18,9 @@ import io
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -49,124 +45,36 @@ def _why_skip() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _descendants(pid: int) -> list[int]:
-    """PIDs below ``pid`` in the process tree (read from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-class Cohort:
-    """Everything the test started, so teardown can stop and remove exactly that."""
-
-    def __init__(self) -> None:
-        self.users: list[str] = []
-        self.tmp: Path | None = None
-        self.hub = None
-        self.pids: set[int] = set()
-        self.started = time.monotonic()
-
-
 @pytest.fixture(scope="module")
 def cohort():
     why = _why_skip()
     if why:
         pytest.skip(why)
-    from coursekit.hub import setup
-    from coursekit.hub.client import HubClient
-    from coursekit.hub.settings import HubSettings
-    from coursekit.hub.users import ensure_user, processes_of, remove_user
+    from coursekit.hub.ephemeral import EphemeralHub
 
-    run = Cohort()
-    suffix = secrets.token_hex(3)
-    learners = [f"cupl{suffix}{c}" for c in "abc"]
-    instructor = f"cupi{suffix}"
-    cache = Path(os.environ.get("COURSEKIT_HUB_TEST_CACHE", "/var/cache/cache-under-pressure-test"))
+    started = time.monotonic()
+    hub = EphemeralHub(ROOT, learners=3, instructors=1)
     try:
-        venv = setup.build_env(cache / "venv", ROOT)
-        proxy = setup.install_proxy(cache / "proxy")
-        run.tmp = Path(tempfile.mkdtemp(prefix="cup-hub-test-"))
-        os.chmod(run.tmp, 0o755)
-        for name in [*learners, instructor]:
-            run.users.append(name)
-            ensure_user(name)
-        exchange = run.tmp / "exchange"
-        setup.prepare_exchange(exchange)
-        learner_config = next(venv.glob("lib/python3*/site-packages/coursekit/jupyter_learner"))
-        settings = HubSettings(
-            learners=learners, instructors=[instructor], venv=str(venv), proxy_command=proxy,
-            state_dir=str(run.tmp / "state"), shared_config_dir=str(run.tmp / "etc" / "jupyter"),
-            learner_config_dir=str(learner_config), exchange_root=str(exchange),
-            port=_free_port(), hub_port=_free_port(), proxy_api_port=_free_port(), service_port=_free_port(),
-        )
-        Path(settings.state_dir).mkdir(mode=0o700)
-        settings.course_dirs[instructor] = str(setup.prepare_instructor(instructor, COURSE_ID))
-        setup.write_shared_config(settings)
-        setup.write_secrets(settings)
-        admin_token = secrets.token_hex(32)
-        token_file = Path(settings.state_dir) / "admin-token"
-        setup.write_private(token_file, admin_token)
-        settings.admin_service_token_file = str(token_file)
-        setup.write_hub_config(settings)
-        run.hub = setup.start_hub(settings, Path(settings.state_dir) / "jupyterhub.log")
-        run.pids.add(run.hub.pid)
-        hub = HubClient(f"http://127.0.0.1:{settings.port}", admin_token)
-        for name in run.users:
-            hub.spawn(name)
-        for name in run.users:
-            hub.wait_ready(name)
-        run.pids.update(_descendants(run.hub.pid))
-        tokens = {name: hub.user_token(name) for name in run.users}
+        hub.start()
+        client = hub.client
+        for name in hub.everyone:
+            client.spawn(name)
+        for name in hub.everyone:
+            client.wait_ready(name)
+        hub.note_processes()
+        tokens = {name: client.user_token(name) for name in hub.everyone}
+        instructor = hub.instructors[0]
         yield {
-            "hub": hub, "settings": settings, "learners": learners, "instructor": instructor,
-            "tokens": tokens, "servers": {n: hub.server(n, tokens[n]) for n in run.users},
-            "course": Path(settings.course_dirs[instructor]), "run": run,
+            "hub": client, "settings": hub.settings, "learners": hub.learners, "instructor": instructor,
+            "tokens": tokens, "servers": {n: client.server(n, tokens[n]) for n in hub.everyone},
+            "course": hub.course_dirs[instructor], "ephemeral": hub,
         }
     finally:
-        if run.hub is not None:
-            run.pids.update(_descendants(run.hub.pid))
-            setup.stop_pid(run.hub.pid)
-            try:
-                run.hub.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        for pid in sorted(run.pids):  # anything the hub left behind, by PID
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for name in run.users:
-            for pid in processes_of(name):  # processes of the users this test created
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        time.sleep(0.2)
-        for name in run.users:
-            remove_user(name)
-        if run.tmp is not None:
-            log = run.tmp / "state" / "jupyterhub.log"
-            if log.exists():
-                print("--- end of jupyterhub.log ---\n" + log.read_text(errors="replace")[-4000:], file=sys.stderr)
-            shutil.rmtree(run.tmp, ignore_errors=True)
-        print(f"hub test: {time.monotonic() - run.started:.1f} s wall time", file=sys.stderr)
+        tail = hub.log_tail()
+        hub.close()
+        if tail:
+            print("--- end of jupyterhub.log ---\n" + tail, file=sys.stderr)
+        print(f"hub test: {time.monotonic() - started:.1f} s wall time", file=sys.stderr)
 
 
 def as_user(c, name: str, argv: list[str], cwd: Path | str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -186,6 +94,18 @@ def nbgrader(c, *args: str) -> subprocess.CompletedProcess:
     proc = as_user(c, c["instructor"], [os.path.join(c["settings"].venv, "bin", "nbgrader"), *args], cwd=c["course"])
     assert proc.returncode == 0, f"nbgrader {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
     return proc
+
+
+def _browser(c, name: str, password: str):
+    """A requests session logged in through the hub's login form, as a browser would."""
+    import requests
+
+    base = c["hub"].url
+    session = requests.Session()
+    session.get(f"{base}/hub/login", timeout=60)
+    reply = session.post(f"{base}/hub/login", allow_redirects=False, timeout=60,
+                         data={"username": name, "password": password, "_xsrf": session.cookies.get("_xsrf")})
+    return session, reply.status_code
 
 
 def _answers(module: str) -> dict[str, str]:
@@ -327,6 +247,24 @@ def test_cohort_end_to_end(cohort):
     assert all(lru[name]["submitted"] for name in learners), lru
     page = hub.service("live-view", "", c["tokens"][instructor])
     assert page.status_code == 200 and bo in page.text and "Stuck" in page.text
+
+    # --- the same through a browser: the shared passwords, the OAuth login to the live view, the lab page
+    passwords = json.loads(Path(c["settings"].secrets_file).read_text())
+    base = hub.url
+    assert _browser(c, ann, passwords["admin_password"])[1] == 403, "a learner logged in with the admin password"
+    assert _browser(c, instructor, passwords["user_password"])[1] == 403, "the learner password opened an admin account"
+    assert _browser(c, "nobody-on-the-roster", passwords["user_password"])[1] == 403
+    browser, status = _browser(c, instructor, passwords["admin_password"])
+    assert status == 302
+    view = browser.get(f"{base}/services/live-view/", timeout=60)
+    assert view.status_code == 200 and "Stuck" in view.text, view.status_code
+    browser, status = _browser(c, cy, passwords["user_password"])
+    assert status == 302
+    assert browser.get(f"{base}/services/live-view/", timeout=60).status_code == 403
+    page = browser.get(f"{base}/user/{cy}/lab", timeout=60).text
+    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    disabled = {k for k in config.get("disabledExtensions", []) if "nbgrader" in k}
+    assert disabled == {f"@jupyter/nbgrader:{p}" for p in ("formgrader", "create-assignment", "course-list", "validate-assignment")}
 
     # --- collect, autograde, manual grade in formgrader, feedback, export
     for module in modules:
