@@ -35,10 +35,10 @@ def spawn_environment(settings: HubSettings, name: str, home: str) -> dict[str, 
 
     >>> s = HubSettings(learners=["ann"], instructors=["dee"], venv="/v", proxy_command="chp", state_dir="/s",
     ...                 shared_config_dir="/etc/cup", learner_config_dir="/l")
-    >>> env = spawn_environment(s, "ann", "/home/ann")
+    >>> env = spawn_environment(s, "ann", "/srv/homes/ann")
     >>> env["JUPYTER_CONFIG_PATH"], env["COURSEKIT_MODE"], env["COURSEKIT_PROGRESS"]
-    ('/l:/etc/cup', 'cohort', '/home/ann/.cache/cache-under-pressure/progress.json')
-    >>> spawn_environment(s, "dee", "/home/dee")["JUPYTER_CONFIG_PATH"]
+    ('/l:/etc/cup', 'cohort', '/srv/homes/ann/.cache/cache-under-pressure/progress.json')
+    >>> spawn_environment(s, "dee", "/srv/homes/dee")["JUPYTER_CONFIG_PATH"]
     '/etc/cup'
     """
     instructor = name in settings.instructors
