@@ -1,7 +1,7 @@
 """Load on one hub: N simulated learners run module 01's cells through their own servers at once.
 
     sudo .venv/bin/python bench/bench_hub.py                  # N = 10, 15, 20, 30, 40 until p95 >= 2 s
-    sudo .venv/bin/python bench/bench_hub.py --sizes 5,10     # only these
+    sudo .venv/bin/python bench/bench_hub.py --sizes 5,10     # only these (then bisect the 2 s boundary)
 
 Root only: every simulated learner is a real Linux user on a throwaway hub
 (:class:`coursekit.hub.ephemeral.EphemeralHub`, 127.0.0.1, removed afterwards). For each N it
@@ -113,6 +113,7 @@ def run_size(n: int, cells: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,15,20,30,40", help="learner counts to try, in order")
+    parser.add_argument("--refine", type=int, default=3, help="extra runs bisecting the p95 boundary (default 3)")
     parser.add_argument("--keep-going", action="store_true", help="try every size even after p95 >= 2 s")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -122,14 +123,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"module {MODULE}: {len(cells)} code cells per learner; {os.cpu_count()} cores; target p95 < {TARGET_P95} s")
     print(f"{'N':>4} {'spawn s':>8} {'run s':>7} {'MiB/learner':>12} {'hub MiB':>8} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
     results = []
+
+    def report(r: dict) -> None:
+        print(f"{r['n']:>4} {r['spawn_s']:>8.1f} {r['run_s']:>7.1f} {r['mem_per_learner_mib']:>12.0f} {r['hub_mib']:>8.0f} "
+              f"{r['p50']:>7.2f} {r['p95']:>7.2f} {r['max']:>7.2f}" + (f"  errors: {r['errors']}" if r["errors"] else ""),
+              flush=True)
+
     for n in (int(x) for x in args.sizes.split(",")):
         r = run_size(n, cells)
         results.append(r)
-        print(f"{n:>4} {r['spawn_s']:>8.1f} {r['run_s']:>7.1f} {r['mem_per_learner_mib']:>12.0f} {r['hub_mib']:>8.0f} "
-              f"{r['p50']:>7.2f} {r['p95']:>7.2f} {r['max']:>7.2f}" + (f"  errors: {r['errors']}" if r["errors"] else ""),
-              flush=True)
+        report(r)
         if r["p95"] >= TARGET_P95 and not args.keep_going:
             break
+    # narrow the boundary down: bisect between the largest passing and the smallest failing N
+    for _ in range(args.refine):
+        passing = [r["n"] for r in results if r["p95"] < TARGET_P95]
+        failing = [r["n"] for r in results if r["p95"] >= TARGET_P95]
+        low, high = max(passing, default=0), min(failing, default=0)
+        if not failing or high - low <= 1:
+            break
+        n = (low + high) // 2
+        r = run_size(n, cells)
+        results.append(r)
+        report(r)
     ok = [r for r in results if r["p95"] < TARGET_P95]
     best = max(ok, key=lambda r: r["n"]) if ok else None
     print(f"largest N with p95 < {TARGET_P95} s: {best['n'] if best else 'none of the sizes tried'}")

@@ -214,6 +214,11 @@ def test_cohort_end_to_end(cohort):
                                "from coursekit import check\nprint([bool(check(q, quiet=True).passed) for q in "
                                "('lru_basic', 'hit_ratio', 'complexity')])")
     assert run["status"] == "ok" and run["stdout"].strip().endswith("[True, True, True]"), run
+    # graded cohort mode: even after a pass, reveal() shows no reference answer
+    shown = servers[ann].execute(kernels[ann], "from coursekit import reveal\nprint(reveal('lru_basic').text())")
+    assert shown["status"] == "ok", shown
+    assert "reference answers after" in shown["stdout"], shown  # "... releases/shares reference answers after ..."
+    assert not [line for line in _secret_lines() if line in shown["stdout"]], shown
 
     live = lambda token: hub.service("live-view", "api/state", token)  # noqa: E731
     r = servers[bo].execute(kernels[bo], f"import os; os.chdir(os.path.expanduser('~/01_lru'))\n{fifo}")
