@@ -62,6 +62,7 @@ def cohort():
         for name in hub.everyone:
             client.wait_ready(name)
         hub.note_processes()
+        print(f"hub test setup (environment, users, hub, 4 servers): {time.monotonic() - started:.1f} s", file=sys.stderr)
         tokens = {name: client.user_token(name) for name in hub.everyone}
         instructor = hub.instructors[0]
         yield {
@@ -166,15 +167,21 @@ KNOWN_LEAKS = {"coursekit/hidden_topics.py"}
 
 def test_cohort_end_to_end(cohort):
     c = cohort
+    timings: list[tuple[str, float]] = []
+
+    def phase(label: str) -> None:  # wall time per phase, printed at the end (never asserted)
+        timings.append((label, time.monotonic()))
     hub, servers, learners, instructor = c["hub"], c["servers"], c["learners"], c["instructor"]
     ann, bo, cy = learners
     modules = ("00_orientation", "01_lru")
 
+    phase("formgrader 404")
     # --- learners keep Assignments but lose the instructor tools; the instructor keeps formgrader
     for name in learners:
         assert servers[name].request("GET", "formgrader").status_code == 404, f"{name} reached formgrader"
     assert servers[instructor].request("GET", "formgrader/manage_assignments").status_code == 200
 
+    phase("release")
     # --- release (instructor, nbgrader unchanged, from their private course folder)
     for module in modules:
         nbgrader(c, "generate_assignment", module, "--force")
@@ -182,6 +189,7 @@ def test_cohort_end_to_end(cohort):
     listed = servers[instructor].request("GET", "formgrader/api/assignments").json()
     assert {a["name"] for a in listed} >= set(modules), "formgrader is empty: CourseDirectory.root not set?"
 
+    phase("fetch")
     # --- fetch through the learner's Assignments API
     for name in learners:
         listing = servers[name].request("GET", f"assignments?course_id={COURSE_ID}").json()
@@ -190,6 +198,7 @@ def test_cohort_end_to_end(cohort):
             r = servers[name].request("POST", "assignments/fetch", data={"course_id": COURSE_ID, "assignment_id": module})
             assert r.status_code == 200, r.text
 
+    phase("work")
     # --- work: ann answers everything; bo has a FIFO "LRU" and retries it; cy does nothing
     fifo = (ROOT / "tests" / "answers" / "lru_fifo.py").read_text()
     for module in modules:
@@ -230,12 +239,14 @@ def test_cohort_end_to_end(cohort):
         assert r["stdout"].strip() == "False", r
         assert live(c["tokens"][instructor]).status_code == 200  # each view reads the files again
 
+    phase("submit")
     # --- submit through the Assignments API (cy submits the untouched notebooks)
     for name in learners:
         for module in modules:
             r = servers[name].request("POST", "assignments/submit", data={"course_id": COURSE_ID, "assignment_id": module})
             assert r.status_code == 200 and '"success": false' not in r.text, r.text
 
+    phase("the live view")
     # --- the live view: instructors only, every learner's state
     for name in learners:
         assert live(c["tokens"][name]).status_code == 403, f"{name} can see the live view"
@@ -253,6 +264,7 @@ def test_cohort_end_to_end(cohort):
     page = hub.service("live-view", "", c["tokens"][instructor])
     assert page.status_code == 200 and bo in page.text and "Stuck" in page.text
 
+    phase("browser login")
     # --- the same through a browser: the shared passwords, the OAuth login to the live view, the lab page
     passwords = json.loads(Path(c["settings"].secrets_file).read_text())
     base = hub.url
@@ -271,6 +283,7 @@ def test_cohort_end_to_end(cohort):
     disabled = {k for k in config.get("disabledExtensions", []) if "nbgrader" in k}
     assert disabled == {f"@jupyter/nbgrader:{p}" for p in ("formgrader", "create-assignment", "course-list", "validate-assignment")}
 
+    phase("collect+autograde+formgrade+feedback+export")
     # --- collect, autograde, manual grade in formgrader, feedback, export
     for module in modules:
         nbgrader(c, "collect", module)
@@ -293,6 +306,7 @@ def test_cohort_end_to_end(cohort):
     assert score[(ann, "00_orientation")] == 4.0, rows  # 1 autograded + 3 by hand
     assert score[(bo, "01_lru")] < 7.0 and score[(cy, "01_lru")] == 0.0, rows
 
+    phase("fetch feedback")
     # --- learners fetch their feedback; it holds no hidden test or reference answer
     secret = _secret_lines()
     for name in (bo, cy):
@@ -303,6 +317,7 @@ def test_cohort_end_to_end(cohort):
         html = servers[name].request("GET", f"api/contents/01_lru/feedback/{stamp}/01_lru.html?content=1").json()["content"]
         assert not [s for s in secret if s in html], f"{name}'s feedback shows reference or hidden-test lines"
 
+    phase("permissions scan")
     # --- what learners can read: not the instructor's folder, not each other's homes, no answers
     from coursekit.hub.users import home
 
@@ -340,3 +355,6 @@ def test_cohort_end_to_end(cohort):
     if known:
         print(f"known leak still there (see KNOWN_LEAKS): {known}", file=sys.stderr)
     assert [h for h in hits if h not in known] == [], f"a learner can read reference answers or hidden tests: {hits}"
+    phase("end")
+    print("hub test phases: " + "; ".join(f"{a} {t2 - t1:.1f} s" for (a, t1), (_, t2) in zip(timings, timings[1:])),
+          file=sys.stderr)
