@@ -266,8 +266,26 @@ def protect_repo(repo: Path, *, apply: bool) -> list[str]:
     return exposed
 
 
+def readiness_url(settings: HubSettings) -> str:
+    """Where to ask whether the hub is up: its API, on the address it listens on.
+
+    >>> from coursekit.hub.settings import HubSettings
+    >>> s = HubSettings([], [], "/v", "chp", "/s", "/c", "/l", ip="0.0.0.0", port=443, ssl_cert="c.pem", ssl_key="k.pem")
+    >>> readiness_url(s)
+    'https://127.0.0.1:443/hub/api/'
+    >>> s.ip = "10.0.0.5"; readiness_url(s)
+    'https://10.0.0.5:443/hub/api/'
+    """
+    scheme = "https" if settings.ssl_cert else "http"
+    host = "127.0.0.1" if settings.ip in ("", "0.0.0.0", "::") else settings.ip
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{settings.port}/hub/api/"
+
+
 def start_hub(settings: HubSettings, log_path: Path, timeout: float = 90.0) -> subprocess.Popen:
     """Start JupyterHub in the background (its own session); wait until its API answers."""
+    import ssl
     import time
     import urllib.error
     import urllib.request
@@ -282,15 +300,16 @@ def start_hub(settings: HubSettings, log_path: Path, timeout: float = 90.0) -> s
         start_new_session=True,
     )
     out.close()
-    scheme = "https" if settings.ssl_cert else "http"
-    url = f"{scheme}://127.0.0.1:{settings.port}/hub/api/"
+    url = readiness_url(settings)
+    # our own process, checked where it listens: the certificate (if any) names the public host
+    context = ssl._create_unverified_context() if url.startswith("https") else None  # noqa: S323
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = Path(log_path).read_text(errors="replace")[-3000:]
             raise RuntimeError(f"JupyterHub exited with {proc.returncode}; the end of {log_path}:\n{tail}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 (our own 127.0.0.1 URL)
+            with urllib.request.urlopen(url, timeout=2, context=context) as reply:  # noqa: S310
                 if reply.status == 200:
                     return proc
         except (urllib.error.URLError, OSError):
