@@ -11,7 +11,7 @@ OUT    ?= grades
 JOBS   ?= 2
 KERNEL := cache-under-pressure
 
-.PHONY: lab test test-fast build bench grade lock env clean
+.PHONY: lab test test-fast build bench grade lock env clean hub
 
 $(STAMP): requirements.lock pyproject.toml Makefile
 	@test -x $(BIN)/python || command -v $(PYTHON) > /dev/null 2>&1 || { \
@@ -57,6 +57,10 @@ bench: $(STAMP)
 ## Grade a folder of submissions: make grade SUBMISSIONS=path OUT=path
 grade: $(STAMP)
 	@$(BIN)/coursekit grade $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS)
+
+## Workshop cohort (as root): JupyterHub for a roster. make hub ROSTER=roster.txt [HUB_ARGS="--ip 0.0.0.0 ..."]
+hub: $(STAMP)
+	@$(BIN)/python -m coursekit.hub up --roster "$(ROSTER)" --repo . $(HUB_ARGS)
 
 ## Re-resolve requirements.in into requirements.lock and environment.yml.
 lock:

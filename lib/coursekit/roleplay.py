@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from .display import esc, in_kernel
+from .roleplay_store import STUB_MARKERS, load_replies as _load, notebook_namespace as _notebook_namespace
+from .roleplay_store import replies_in as _replies_in, save_replies as _save, watch_answer as _watch_answer
 from .rubric_engine import Feedback
 from .rubrics import get_rubric
 
@@ -378,86 +380,3 @@ class Roleplay:
                 "You can edit and send again, or go on.</div>" + fb.html()
             )
         p["feedback"].value = "".join(parts)
-
-
-STUB_MARKERS = ("YOUR ANSWER HERE", "YOUR CODE HERE", "raise NotImplementedError")
-
-
-def _replies_in(value: Any) -> list[str]:
-    """The real replies in ``value``: its leading strings that are neither blank nor starter text.
-
-    >>> _replies_in(["Thanks, fair.", "\\n# YOUR CODE HERE\\nraise NotImplementedError()\\n", "later"])
-    ['Thanks, fair.']
-    >>> _replies_in("YOUR ANSWER HERE"), _replies_in(None)
-    ([], [])
-    """
-    if not isinstance(value, (list, tuple)):
-        return []
-    out = []
-    for reply in value:
-        if not isinstance(reply, str) or not reply.strip() or any(m in reply for m in STUB_MARKERS):
-            break
-        out.append(reply)
-    return out
-
-
-def _load(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("replies")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def _save(path: Path, replies: list[str]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"replies": replies}, ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only folder: the replies still live in the kernel and on the last screen
-
-
-# The newest role-play per (namespace, answer name), watched after every cell: when the
-# untouched answer cell runs after the widget (Run All, Shift+Enter through), its starter
-# text would replace the replies; they are put back and the learner is told.
-_LIVE: dict[tuple[int, str], "Roleplay"] = {}
-_HOOKED: set[int] = set()
-
-
-def _watch_answer(rp: "Roleplay") -> None:
-    _LIVE[(id(rp.ns), rp.answer_name)] = rp
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        shell = None
-    if shell is None or id(shell) in _HOOKED:
-        return
-    _HOOKED.add(id(shell))
-    shell.events.register("post_run_cell", lambda _result: _restore_replies())
-
-
-def _restore_replies() -> None:
-    for (_, name), rp in list(_LIVE.items()):
-        current = rp.ns.get(name)
-        if rp.replies and current != rp.replies and not _replies_in(current) and current is not None:
-            rp.ns[name] = list(rp.replies)
-            print(
-                f"(Kept your {len(rp.replies)} role-play repl{'y' if len(rp.replies) == 1 else 'ies'} in {name}: "
-                "the starter text in this cell did not replace them. To save them in the notebook, paste the "
-                "code from the role-play's last screen here.)"
-            )
-
-
-def _notebook_namespace() -> dict[str, Any]:
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        shell = None
-    if shell is not None and isinstance(getattr(shell, "user_ns", None), dict):
-        return shell.user_ns
-    return sys._getframe(2).f_globals  # 0: here, 1: __init__, 2: caller of Roleplay(...)

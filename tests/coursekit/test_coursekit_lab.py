@@ -79,7 +79,10 @@ def test_headless_lab_serves_the_exercises_on_loopback(tmp_path):
             page = r.read().decode()
         config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
                                       page, re.S).group(1))
-        assert {"@jupyter/nbgrader", "@jupyterlab/apputils-extension:announcements"} <= set(config["disabledExtensions"])
+        disabled = set(config["disabledExtensions"])
+        assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:course-list",
+                "@jupyter/nbgrader:validate-assignment", "@jupyterlab/apputils-extension:announcements"} <= disabled
+        assert "@jupyter/nbgrader" not in disabled  # the Assignments tab (fetch, submit) stays for learners
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{base}/formgrader?token={token}", timeout=20)
         assert missing.value.code == 404

@@ -192,10 +192,10 @@ def test_replies_survive_a_kernel_restart_and_the_starter_cell(tmp_path):
     assert again.replies == [GOOD_REPLY] and fresh["r"] == [GOOD_REPLY] and again.round == 1
     # Run All: the untouched answer cell assigns its starter text after the widget ran ...
     fresh["r"] = ["\n# YOUR CODE HERE\nraise NotImplementedError()\n"] * 3
-    from coursekit import roleplay as module
+    from coursekit import roleplay_store as module
 
-    module._restore_replies()  # ... and the post-run hook puts the replies back
+    module.restore_replies()  # ... and the post-run hook puts the replies back
     assert fresh["r"] == [GOOD_REPLY]
     fresh["r"] = ["My own pasted reply."]  # a real answer in the cell is the learner's choice
-    module._restore_replies()
+    module.restore_replies()
     assert fresh["r"] == ["My own pasted reply."]
