@@ -123,8 +123,9 @@ def __getattr__(name: str) -> type:
 
 
 #: Jupyter config for the learner's server only (put first on JUPYTER_CONFIG_PATH): no
-#: nbgrader instructor UI (Formgrader, Create Assignment, Validate: `check` is the learner's
-#: feedback) and no news pop-up. Instructors run plain `jupyter lab` and keep all of it.
+#: nbgrader instructor UI (Formgrader, Create Assignment, Course List, Validate: `check` is the
+#: learner's feedback; the Assignment List for fetch and submit stays) and no news pop-up.
+#: Instructors run plain `jupyter lab` and keep all of it.
 LEARNER_CONFIG = Path(__file__).with_name("jupyter_learner")
 
 
