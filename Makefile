@@ -46,6 +46,7 @@ bench: $(STAMP)
 	@$(BIN)/python bench/bench_swrcache.py
 	@$(BIN)/python bench/bench_cachesim.py
 	@$(BIN)/python bench/bench_grading.py
+	@$(BIN)/python bench/bench_redis.py
 
 ## Grade a folder of submissions: make grade SUBMISSIONS=path OUT=path
 grade: $(STAMP)

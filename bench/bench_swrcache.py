@@ -4,17 +4,25 @@
     python bench/bench_swrcache.py          (or: make bench)
 
 Three sections, each figure printed with its ratio to its baseline and PASS/MISS
-against the target from issue 2:
+against its target:
 
-1. ``SWRCache.get`` hit path (stats on) vs a minimal hand-written dict + singleflight
-   async cache, async-lru, aiocache's SimpleMemoryCache and cashews (mem backend).
-   Target: at most 1.3x the hand-written baseline.
+1. The hit path: ``await SWRCache.get(k)`` and the synchronous probe
+   ``SWRCache.get_nowait(k)`` on cached keys, each with its ratio to two baselines that
+   are printed by name:
+   - **floor**: a hand-written dict + singleflight async cache with *no TTL at all* (no
+     clock, no LRU, no stats): the least any async cache can do on a hit;
+   - **peer**: the same hand-written cache checking a TTL per get, reading the running
+     loop's clock on every get as a hand-written cache does: the fair comparison;
+   and to async-lru (also aiocache and cashews, for information).
+   Targets: ``get_nowait`` at most 1.2x the floor (issue 9); ``get`` at most 1.3x the
+   floor (issue 2, not met: the awaited coroutine of a TTL + LRU + stats cache costs
+   more than that in pure Python).
 2. ``LRUCache`` get throughput vs functools.lru_cache, an OrderedDict LRU and
    cachetools.LRUCache. Target: at least 0.5x functools.lru_cache.
 3. 10,000 concurrent gets on one stale key, in virtual time: loader calls (target:
    exactly 1) and the latency distribution.
 
-Timed figures are medians of repeated, round-robin samples of this thread's CPU time on a
+Timed figures are medians of repeated, round-robin samples (the order rotates every round) of this thread's CPU time on a
 real asyncio loop (CPU time, so other processes on a busy machine do not distort them);
 they still vary with the machine, so read the ratios. This is a report, not a gate: it exits 0
 whatever the figures (non-zero only if something errors).
@@ -45,7 +53,7 @@ KEYS = list(range(1000))
 
 # --------------------------------------------------------------------------- baselines
 class HandWrittenCache:
-    """The baseline: a dict plus singleflight, nothing else (no TTL, no LRU, no stats)."""
+    """The floor: a dict plus singleflight, nothing else (no TTL, no LRU, no stats)."""
 
     def __init__(self, loader: Callable[[Any], Awaitable[Any]]) -> None:
         self._data: dict[Any, Any] = {}
@@ -70,6 +78,34 @@ class HandWrittenCache:
             del self._inflight[key]
 
 
+class TTLHandWrittenCache:
+    """The peer: the floor plus a TTL checked on every get against the running loop's
+    clock (read per get, as a hand-written cache does; no LRU, no stats)."""
+
+    def __init__(self, loader: Callable[[Any], Awaitable[Any]], ttl: float) -> None:
+        self._data: dict[Any, tuple[Any, float]] = {}
+        self._loader = loader
+        self._ttl = ttl
+        self._inflight: dict[Any, asyncio.Future[Any]] = {}
+
+    async def get(self, key: Any) -> Any:
+        item = self._data.get(key)
+        if item is not None and asyncio.get_running_loop().time() < item[1]:
+            return item[0]
+        fut = self._inflight.get(key)
+        if fut is None:
+            fut = self._inflight[key] = asyncio.ensure_future(self._load(key))
+        return await asyncio.shield(fut)
+
+    async def _load(self, key: Any) -> Any:
+        try:
+            value = await self._loader(key)
+            self._data[key] = (value, asyncio.get_running_loop().time() + self._ttl)
+            return value
+        finally:
+            del self._inflight[key]
+
+
 class _FloorEntry:
     __slots__ = ("value", "fresh_until")
 
@@ -80,7 +116,7 @@ class _FloorEntry:
 class TTLFloorCache:
     """Information, not a contender: the least any TTL cache with a hit counter does on a hit
     (a dict lookup, one freshness compare against a time read once, one counter bump; no LRU
-    order, no loader). It shows how much of the 1.3x budget TTL + stats alone use."""
+    order, no loader, no clock read)."""
 
     def __init__(self) -> None:
         self._data = {k: _FloorEntry(k, float("inf")) for k in KEYS}
@@ -127,24 +163,56 @@ def verdict(ok: bool) -> str:
 
 
 # --------------------------------------------------------------------------- 1. hit path
+FLOOR = "floor: hand-written dict + singleflight, no TTL"
+PEER = "peer: hand-written + TTL, loop clock read per get"
+GET = "SWRCache.get (awaited; TTL + LRU + stats)"
+NOWAIT = "SWRCache.get_nowait (sync probe; same semantics)"
+ALRU = "async-lru alru_cache"
+
+# A contender: (name, awaited?, callable). Awaited ones are timed as ``await get(k)``, the
+# others as a plain call ``get(k)`` (the sync probe).
+Contender = tuple[str, bool, Callable[[Any], Any]]
+
+
+async def _time_round_robin(contenders: list[Contender], per_pass: Callable[..., Any],
+                            sizes: list[int]) -> list[float]:
+    """Median seconds per get of each contender; the order rotates every round so that
+    no contender always runs first (or right after an expensive one)."""
+    samples: list[list[float]] = [[] for _ in contenders]
+    gc.disable()
+    try:
+        for r in range(REPEATS):
+            for j in range(len(contenders)):
+                i = (j + r) % len(contenders)
+                _, awaited, get = contenders[i]
+                samples[i].append(await per_pass(get, awaited, sizes[i]) / (sizes[i] * len(KEYS)))
+    finally:
+        gc.enable()
+    return [statistics.median(s) for s in samples]
+
+
 async def hit_path() -> list[tuple[str, float]]:
-    contenders: list[tuple[str, Callable[[Any], Awaitable[Any]]]] = []
+    contenders: list[Contender] = []
     cleanup: list[Callable[[], Awaitable[Any]]] = []
 
-    hand = HandWrittenCache(identity_loader)
-    contenders.append(("hand-written dict + singleflight", hand.get))
+    contenders.append((FLOOR, True, HandWrittenCache(identity_loader).get))
+    contenders.append((PEER, True, TTLHandWrittenCache(identity_loader, ttl=3600.0).get))
 
     swr = SWRCache(identity_loader, capacity=10_000, ttl=3600.0, stale_ttl=3600.0)
-    contenders.append(("swrcache.SWRCache.get (stats on)", swr.get))
+    contenders.append((GET, True, swr.get))
+    contenders.append((NOWAIT, False, swr.get_nowait))
     cleanup.append(swr.aclose)
 
-    contenders.append(("  floor: dict + TTL compare + hit counter (info)", TTLFloorCache().get))
+    contenders.append(("  dict + TTL compare + hit counter, no clock (info)", True,
+                       TTLFloorCache().get))
 
-    # Informational (not the target): the same cache reading an injected C clock instead
-    # of the loop's Python-level time() method, to show what the clock read costs.
+    # Informational: the same cache reading an injected C clock on every get instead of
+    # sharing the loop's reading, to show what a clock read per get costs.
     swr_c = SWRCache(identity_loader, capacity=10_000, ttl=3600.0, stale_ttl=3600.0,
                      clock=time.monotonic)
-    contenders.append(("  same, clock=time.monotonic injected (info)", swr_c.get))
+    contenders.append(("  SWRCache.get, clock=time.monotonic (info)", True, swr_c.get))
+    contenders.append(("  SWRCache.get_nowait, clock=time.monotonic (info)", False,
+                       swr_c.get_nowait))
     cleanup.append(swr_c.aclose)
 
     try:
@@ -154,7 +222,7 @@ async def hit_path() -> list[tuple[str, float]]:
         async def alru_get(key: Any) -> Any:
             return key
 
-        contenders.append(("async-lru alru_cache", alru_get))
+        contenders.append((ALRU, True, alru_get))
     except ImportError as exc:  # pragma: no cover - reported, not fatal
         print(f"  (async-lru unavailable: {exc})")
 
@@ -164,7 +232,7 @@ async def hit_path() -> list[tuple[str, float]]:
         aio = SimpleMemoryCache(timeout=None)  # its default 5 s per-call timeout costs ~5x
         for k in KEYS:
             await aio.set(k, k)
-        contenders.append(("aiocache SimpleMemoryCache.get (timeout=None)", aio.get))
+        contenders.append(("aiocache SimpleMemoryCache.get (timeout=None)", True, aio.get))
     except ImportError as exc:  # pragma: no cover
         print(f"  (aiocache unavailable: {exc})")
 
@@ -180,35 +248,34 @@ async def hit_path() -> list[tuple[str, float]]:
         async def cashews_get(key: Any) -> Any:
             return await cashews.get(keymap[key])
 
-        contenders.append(("cashews mem:// get", cashews_get))
+        contenders.append(("cashews mem:// get", True, cashews_get))
         cleanup.append(cashews.close)
     except ImportError as exc:  # pragma: no cover
         print(f"  (cashews unavailable: {exc})")
 
-    async def passes(get: Callable[[Any], Awaitable[Any]], n: int) -> float:
+    async def passes(get: Callable[[Any], Any], awaited: bool, n: int) -> float:
+        if awaited:
+            t0 = CLOCK()
+            for _ in range(n):
+                for k in KEYS:
+                    await get(k)
+            return CLOCK() - t0
         t0 = CLOCK()
         for _ in range(n):
             for k in KEYS:
-                await get(k)
+                get(k)
         return CLOCK() - t0
 
-    sizes = []
-    for _, get in contenders:
-        await passes(get, 1)  # warm: loads every key once
-        sizes.append(max(1, int(0.03 / max(await passes(get, 1), 1e-9))))
-    samples: list[list[float]] = [[] for _ in contenders]
-    gc.disable()
-    try:
-        # Round-robin: a burst of load on the machine hits every contender alike.
-        for _ in range(REPEATS):
-            for i, (_, get) in enumerate(contenders):
-                samples[i].append(await passes(get, sizes[i]) / (sizes[i] * len(KEYS)))
-    finally:
-        gc.enable()
+    # Warm: the awaited gets load every key once (get_nowait then finds them fresh).
+    for _, awaited, get in sorted(contenders, key=lambda c: not c[1]):
+        await passes(get, awaited, 1)
+    sizes = [max(1, int(0.03 / max(await passes(get, awaited, 1), 1e-9)))
+             for _, awaited, get in contenders]
+    per_get = await _time_round_robin(contenders, passes, sizes)
     assert swr.stats.hits > 0 and swr.stats.loads == len(KEYS)
     for close in cleanup:
         await close()
-    return [(name, statistics.median(s)) for (name, _), s in zip(contenders, samples)]
+    return [(name, t) for (name, _, _), t in zip(contenders, per_get)]
 
 
 async def hit_path_one_per_iteration() -> list[tuple[str, float]]:
@@ -216,10 +283,13 @@ async def hit_path_one_per_iteration() -> list[tuple[str, float]]:
     ``await asyncio.sleep(0)``), as a server handling one request per task step does.
     SWRCache shares one clock reading between the gets of one loop iteration; here there
     is nothing to share, so this shows the hit path with a clock read per get."""
-    hand = HandWrittenCache(identity_loader)
     swr = SWRCache(identity_loader, capacity=10_000, ttl=3600.0, stale_ttl=3600.0)
-    contenders = [("hand-written dict + singleflight", hand.get),
-                  ("swrcache.SWRCache.get (stats on)", swr.get)]
+    contenders: list[Contender] = [
+        (FLOOR, True, HandWrittenCache(identity_loader).get),
+        (PEER, True, TTLHandWrittenCache(identity_loader, ttl=3600.0).get),
+        (GET, True, swr.get),
+        (NOWAIT, False, swr.get_nowait),
+    ]
     sleep = asyncio.sleep
 
     async def empty(n: int) -> float:
@@ -229,28 +299,25 @@ async def hit_path_one_per_iteration() -> list[tuple[str, float]]:
                 await sleep(0)
         return CLOCK() - t0
 
-    async def passes(get: Callable[[Any], Awaitable[Any]], n: int) -> float:
+    async def passes(get: Callable[[Any], Any], awaited: bool, n: int) -> float:
         t0 = CLOCK()
         for _ in range(n):
             for k in KEYS:
-                await get(k)
+                if awaited:
+                    await get(k)
+                else:
+                    get(k)
                 await sleep(0)
-        return CLOCK() - t0
+        return CLOCK() - t0 - loop_cost
 
-    for _, get in contenders:
-        await passes(get, 1)
+    loop_cost = 0.0
+    for _, awaited, get in contenders:
+        await passes(get, awaited, 1)
     n = 3
-    samples: list[list[float]] = [[] for _ in contenders]
-    gc.disable()
-    try:
-        for _ in range(REPEATS):
-            loop_cost = await empty(n)
-            for i, (_, get) in enumerate(contenders):
-                samples[i].append((await passes(get, n) - loop_cost) / (n * len(KEYS)))
-    finally:
-        gc.enable()
+    loop_cost = statistics.median([await empty(n) for _ in range(5)])
+    per_get = await _time_round_robin(contenders, passes, [n] * len(contenders))
     await swr.aclose()
-    return [(name, statistics.median(s)) for (name, _), s in zip(contenders, samples)]
+    return [(name, t) for (name, _, _), t in zip(contenders, per_get)]
 
 
 # --------------------------------------------------------------------------- 2. LRU
@@ -359,18 +426,33 @@ def main() -> int:
     print(f"  medians of {REPEATS} round-robin repeats of thread CPU time; each sample sweeps "
           f"{len(KEYS)} pre-loaded keys\n")
 
-    print("1. Hit path: awaited get of a cached key (us per get; ratio to hand-written)")
+    print("1. Hit path: a cached key per call (us per get), each ratio to a named baseline")
+    print(f"   floor = {FLOOR[7:]}: the least any async cache does")
+    print(f"   peer  = {PEER[6:]}: the fair comparison")
     hits = asyncio.run(hit_path())
-    base = hits[0][1]
+    figures = dict(hits)
+    floor, peer, alru = figures[FLOOR], figures[PEER], figures.get(ALRU)
+    print(f"  {'':<52} {'us/get':>8}  {'/floor':>7} {'/peer':>7} {'/async-lru':>10}")
     for name, per_op in hits:
-        print(f"  {name:<48} {per_op * 1e6:8.3f} us   {per_op / base:6.2f}x")
-    swr_ratio = dict(hits)["swrcache.SWRCache.get (stats on)"] / base
-    print(f"  target SWRCache <= 1.3x hand-written: {swr_ratio:.2f}x  {verdict(swr_ratio <= 1.3)}")
-    print("  (info) one get per loop iteration, the iteration's own cost subtracted:")
+        vs_alru = f"{per_op / alru:9.2f}x" if alru else f"{'-':>10}"
+        print(f"  {name:<52} {per_op * 1e6:8.3f}  {per_op / floor:6.2f}x {per_op / peer:6.2f}x "
+              f"{vs_alru}")
+    nowait_ratio = figures[NOWAIT] / floor
+    get_ratio = figures[GET] / floor
+    print(f"  target get_nowait <= 1.2x floor (issue 9): {nowait_ratio:.2f}x  "
+          f"{verdict(nowait_ratio <= 1.2)}")
+    print(f"  target get <= 1.3x floor (issue 2): {get_ratio:.2f}x  {verdict(get_ratio <= 1.3)}")
+    print(f"  get vs peer: {figures[GET] / peer:.2f}x; get_nowait vs peer: "
+          f"{figures[NOWAIT] / peer:.2f}x" + (
+              f"; get vs async-lru: {figures[GET] / alru:.2f}x, get_nowait vs async-lru: "
+              f"{figures[NOWAIT] / alru:.2f}x" if alru else ""))
+    print("  (info) one get per loop iteration, the iteration's own cost subtracted "
+          "(nothing to share a clock reading with):")
     sparse = asyncio.run(hit_path_one_per_iteration())
-    sbase = sparse[0][1]
+    sfig = dict(sparse)
     for name, per_op in sparse:
-        print(f"    {name:<46} {per_op * 1e6:8.3f} us   {per_op / sbase:6.2f}x")
+        print(f"    {name:<50} {per_op * 1e6:8.3f}  {per_op / sfig[FLOOR]:6.2f}x "
+              f"{per_op / sfig[PEER]:6.2f}x")
     print()
 
     print("2. LRU get throughput (M ops/s; ratio to functools.lru_cache)")

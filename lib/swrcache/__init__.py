@@ -5,7 +5,10 @@
 - `SWRCache`: stale-while-revalidate with coalescing, a wait threshold, bounded refresh
   concurrency, refresh timeouts, a circuit breaker, jittered backoff, XFetch early
   refresh, prewarm, invalidation no in-flight load can undo, and versioned keys.
-- `CacheStats`: what a cache did, as plain counters.
+- `CacheStats`: what a cache did, as plain counters; its dataclass fields are the one
+  counter schema (``dataclasses.fields(CacheStats)``).
+- `CircuitBreaker` and `Backoff`: the objects ``SWRCache(breaker=..., backoff=...)``
+  takes; `CircuitOpenError` and `WouldBlock`: what `SWRCache` raises of its own.
 
 Standard library only. Time comes from the running event loop (or an injected clock).
 
@@ -21,27 +24,27 @@ Standard library only. Time comes from the running event loop (or an injected cl
 
 from .backoff import Backoff
 from .breaker import CircuitBreaker, CircuitOpenError
-from .clock import Clock, ManualClock, loop_time
 from .lru import LRUCache
 from .singleflight import Singleflight
-from .slots import PrioritySlots
 from .stats import CacheStats
+from .errors import WouldBlock
 from .swr import SWRCache
-from .xfetch import should_refresh_early
+
+# Importable from here for existing code, but not the public API (not in __all__): their
+# modules (swrcache.clock, swrcache.slots, swrcache.xfetch) are where they live.
+from .clock import Clock, ManualClock, loop_time  # noqa: E402,F401  (test and clock helpers)
+from .slots import PrioritySlots  # noqa: E402,F401  (SWRCache's refresh slots)
+from .xfetch import should_refresh_early  # noqa: E402,F401  (SWRCache's XFetch rule)
 
 __all__ = [
-    "Backoff",
+    "SWRCache",
+    "WouldBlock",
     "CacheStats",
+    "LRUCache",
+    "Singleflight",
     "CircuitBreaker",
     "CircuitOpenError",
-    "Clock",
-    "LRUCache",
-    "ManualClock",
-    "PrioritySlots",
-    "SWRCache",
-    "Singleflight",
-    "loop_time",
-    "should_refresh_early",
+    "Backoff",
 ]
 
 __version__ = "0.1.0"

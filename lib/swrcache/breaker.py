@@ -20,7 +20,7 @@ one probe call is let through: success closes the breaker, failure opens it agai
 
 from __future__ import annotations
 
-from .clock import Clock
+from .clock import Clock, loop_time
 
 __all__ = ["CircuitBreaker", "CircuitOpenError", "CLOSED", "OPEN", "HALF_OPEN"]
 
@@ -40,8 +40,13 @@ class CircuitOpenError(RuntimeError):
 class CircuitBreaker:
     """Consecutive-failure circuit breaker with a half-open probe.
 
-    `clock` is a zero-argument callable returning seconds (swrcache passes the event
-    loop's clock). Not thread-safe; meant for one event loop.
+    `clock` is a zero-argument callable returning seconds; None (the default) reads the
+    running event loop's clock. `SWRCache` passes its own reading of the time as `now`
+    to every method that needs one, so one breaker can guard several caches (for
+    example the ``"v1"`` and ``"v2"`` namespaces of one database). Not thread-safe;
+    meant for one event loop.
+
+    Pass it to a cache as ``SWRCache(load, ..., breaker=CircuitBreaker(5, 30.0))``.
 
     >>> from swrcache.clock import ManualClock
     >>> b = CircuitBreaker(failure_threshold=1, cooldown=1.0, clock=ManualClock())
@@ -52,11 +57,13 @@ class CircuitBreaker:
     __slots__ = ("failure_threshold", "cooldown", "_clock", "state", "failures",
                  "opened_at", "opens", "_probing")
 
-    def __init__(self, failure_threshold: int, cooldown: float, clock: Clock) -> None:
+    def __init__(self, failure_threshold: int = 5, cooldown: float = 30.0,
+                 clock: Clock | None = None) -> None:
         if isinstance(failure_threshold, bool) or not isinstance(failure_threshold, int) \
                 or failure_threshold < 1:
             raise ValueError(f"failure_threshold must be an int >= 1, got {failure_threshold!r}")
-        if not cooldown > 0:
+        if isinstance(cooldown, bool) or not isinstance(cooldown, (int, float)) \
+                or not cooldown > 0:
             raise ValueError(f"cooldown must be positive, got {cooldown!r}")
         self.failure_threshold = failure_threshold
         self.cooldown = float(cooldown)
@@ -67,7 +74,10 @@ class CircuitBreaker:
         self.opens = 0
         self._probing = False
 
-    def would_allow(self) -> bool:
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else loop_time()
+
+    def would_allow(self, now: float | None = None) -> bool:
         """Whether `allow()` would let a call through now, without claiming the probe.
 
         >>> from swrcache.clock import ManualClock
@@ -77,10 +87,10 @@ class CircuitBreaker:
         if self.state == CLOSED:
             return True
         if self.state == OPEN:
-            return self._clock() >= self.opened_at + self.cooldown
+            return (self._now() if now is None else now) >= self.opened_at + self.cooldown
         return not self._probing
 
-    def allow(self) -> bool:
+    def allow(self, now: float | None = None) -> bool:
         """Return True if a call may go ahead now; in half-open, claims the single probe.
 
         A caller that got True must report the outcome with `record_success`,
@@ -93,7 +103,7 @@ class CircuitBreaker:
         if self.state == CLOSED:
             return True
         if self.state == OPEN:
-            if self._clock() < self.opened_at + self.cooldown:
+            if (self._now() if now is None else now) < self.opened_at + self.cooldown:
                 return False
             self.state = HALF_OPEN
             self._probing = False
@@ -115,8 +125,8 @@ class CircuitBreaker:
         self.failures = 0
         self._probing = False
 
-    def record_failure(self) -> bool:
-        """A call failed. Return True if this failure opened the breaker.
+    def record_failure(self, now: float | None = None) -> bool:
+        """A call failed (at `now`, default: read the clock). True if this opened the breaker.
 
         >>> from swrcache.clock import ManualClock
         >>> CircuitBreaker(3, 1.0, ManualClock()).record_failure()
@@ -126,7 +136,7 @@ class CircuitBreaker:
         if self.state == HALF_OPEN or (self.state == CLOSED
                                        and self.failures >= self.failure_threshold):
             self.state = OPEN
-            self.opened_at = self._clock()
+            self.opened_at = self._now() if now is None else now
             self._probing = False
             self.opens += 1
             return True

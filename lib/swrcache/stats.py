@@ -19,8 +19,14 @@ __all__ = ["CacheStats"]
 class CacheStats:
     """Counters describing what a cache did.
 
-    Every `get` counts exactly once as a hit, a miss or a stale serve, so
-    ``hits + misses + stale_served`` is the number of completed gets.
+    Every completed `get` counts exactly once as a hit, a miss or a stale serve, and
+    every `get_nowait` that returns a value as a hit (one that raises counts nothing),
+    so ``hits + misses + stale_served`` is the number of values served.
+
+    The dataclass fields are the counter schema, the one list of counters: code that
+    reports or aggregates counters derives its names with
+    ``[f.name for f in dataclasses.fields(CacheStats)]`` (every field an int, default 0),
+    rather than keeping a copy.
 
     - ``hits``: answered from a fresh cached value.
     - ``misses``: no servable value; the caller waited for a load (started or joined).
@@ -53,7 +59,7 @@ class CacheStats:
 
     @property
     def requests(self) -> int:
-        """Completed gets: ``hits + misses + stale_served``.
+        """Values served: ``hits + misses + stale_served``.
 
         >>> CacheStats(hits=2, misses=1, stale_served=1).requests
         4

@@ -70,3 +70,41 @@ def test_public_api_is_typed():
                 continue
             hints = meth.__annotations__
             assert "return" in hints, f"{cls.__name__}.{meth_name} lacks a return annotation"
+
+
+def test_all_is_the_small_public_api_and_internals_stay_importable():
+    assert set(swrcache.__all__) == {
+        "SWRCache", "WouldBlock", "CacheStats", "LRUCache", "Singleflight",
+        "CircuitBreaker", "CircuitOpenError", "Backoff"}
+    # Existing code imports these from the package; they stay there, out of __all__.
+    from swrcache import Clock, ManualClock, PrioritySlots, loop_time, should_refresh_early
+
+    assert all(callable(x) for x in (ManualClock, PrioritySlots, loop_time,
+                                     should_refresh_early)) and Clock is not None
+
+
+def test_cache_stats_fields_are_the_counter_schema():
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(swrcache.CacheStats)]
+    assert names == list(swrcache.CacheStats().as_dict())
+    assert {"hits", "misses", "stale_served", "coalesced", "loads", "load_errors",
+            "refresh_timeouts", "breaker_opens", "evictions", "early_refreshes"} == set(names)
+    assert all(f.type in (int, "int") and f.default == 0
+               for f in dataclasses.fields(swrcache.CacheStats))
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_no_module_is_large(path):
+    assert len(path.read_text().splitlines()) <= 450, f"{path.name}: split it"
+
+
+def test_every_public_swrcache_method_documents_raises_and_cancellation():
+    import inspect
+
+    for name, member in vars(swrcache.SWRCache).items():
+        if name.startswith("_") or not inspect.isfunction(member):
+            continue
+        doc = inspect.getdoc(member) or ""
+        assert "Raises:" in doc, f"SWRCache.{name} lacks a Raises: section"
+        assert "cancel" in doc.lower(), f"SWRCache.{name} does not say what cancelling does"
