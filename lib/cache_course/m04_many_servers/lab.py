@@ -111,7 +111,7 @@ def race(update: Callable, store: Any, *, writers: int = 2, updates: int = 1, se
     refresh that takes 10 ms (random 1-20 ms with a ``seed``). In virtual time."""
     from ..lab import run_virtual
 
-    require_finished(update)
+    require_finished(update, store)
     rng = None if seed is None else random.Random(seed)
 
     async def writer(i):
@@ -283,8 +283,13 @@ async def hammer(update: Callable, *, writers: int, updates: int, name: str = ""
 def contention(update: Callable, *, writers: int = 8, updates: int = 50, name: str = "") -> ContentionResult:
     """`hammer` from a cell or a check: refuses starter code, runs on a real-time loop."""
     require_finished(update)
-    return run_real(lambda: hammer(update, writers=writers, updates=updates, name=name),
-                    f"{writers} writers x {updates} updates with {getattr(update, '__name__', 'update')}")
+    result = run_real(lambda: hammer(update, writers=writers, updates=updates, name=name),
+                      f"{writers} writers x {updates} updates with {getattr(update, '__name__', 'update')}")
+    if result.errors:
+        raise RuntimeError(f"{len(result.errors)} of {result.expected} updates with "
+                           f"{getattr(update, '__name__', 'update')} raised ({result.errors[0]}): finish the "
+                           "exercise above (its check says how it is going), then run this cell again.")
+    return result
 
 
 # =========================================================================== 3 · key schema v1 -> v2
@@ -507,7 +512,13 @@ def replay_pause(acquire_lock: Callable, write: Callable, *, ttl_ms: int = 100) 
             await c1.aclose()
             await c2.aclose()
 
-    return run_real(main, "the pause replayed")
+    try:
+        return run_real(main, "the pause replayed")
+    except Mismatch:
+        raise
+    except Exception as exc:  # e.g. a Lua script that is still the placeholder
+        raise RuntimeError(f"the replay raised {type(exc).__name__}: {exc}. Finish the exercise above (its check "
+                           "says how it is going), then run this cell again.") from None
 
 
 # =========================================================================== 5 · many app servers
