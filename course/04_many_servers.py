@@ -71,8 +71,13 @@ from cache_course.m04_many_servers import (
 )
 
 REDIS = redis_url()  # $REDIS_URL, else the embedded server (started now, stopped when the kernel exits)
-print("Redis:", "REDIS_URL" if REDIS.startswith(("redis://", "rediss://")) else "the embedded redis-server (unix socket)")
 start("04_many_servers")
+
+# %% tags=["nbval-ignore-output"]
+import os
+
+print("Redis:", f"REDIS_URL ({REDIS.split('://')[0]})" if os.environ.get("REDIS_URL")
+      else "the project's embedded redis-server, on a private unix socket")
 
 # %% [markdown]
 # ## 1 · Two refreshes, one key: the lost update

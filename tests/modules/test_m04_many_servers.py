@@ -108,6 +108,23 @@ BEYOND = {
 }
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _private_redis():
+    """One private server for this file (unless $REDIS_URL names one), given as REDIS_URL, so
+    no process-wide embedded server outlives these tests in this worker (tests/redis checks
+    what happens when none is running)."""
+    import os
+
+    if os.environ.get("REDIS_URL"):
+        yield
+        return
+    from swrcache.redis.server import embedded_redis
+
+    with embedded_redis() as server, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REDIS_URL", server.url)
+        yield
+
+
 def test_reference_answers_pass():
     for q in QUESTIONS:
         out = run_question(MODULE, q)
