@@ -1,8 +1,8 @@
 """Module 04 · Many app servers: versions, compare-and-set, a key schema that breaks no
 reader, leases with fencing, on a real Redis.
 
-The lab bench (`race`, `contention`, `run_rollout`, `replay_pause`, `run_servers`...) is in
-:mod:`.lab`; each question lives once in its own file (`lost_update.py`, `redis_cas.py`
+The lab bench is in :mod:`.lab` (`race`, `contention`), :mod:`.rollout` (`run_rollout`) and
+:mod:`.scenarios` (`replay_pause`, `run_servers`); each question lives once in its own file (`lost_update.py`, `redis_cas.py`
 (`watch_cas`, `lua_cas`), `key_schema.py`, `fencing.py`, `many_servers.py`): its assertion
 helpers (`assert_...`, taking a seed where a scenario is random), the visible checks that
 call them and its hints. The hidden tests in `course/04_many_servers.py` call the same
@@ -22,38 +22,33 @@ from ..lab import NBGRADER_STUB
 from .fencing import FENCING
 from .key_schema import KEY_SCHEMA
 from .lab import (
-    DB_LATENCY,
-    KEYS,
-    KV,
-    ROLLOUT,
-    SERVERS,
-    TTL,
     SharedDict,
     connect,
     contention,
     decode,
-    downstream_read_v1,
-    downstream_read_v2,
     encode,
-    from_v1,
-    from_v2,
     increment,
     new_key,
     plain_update,
     race,
-    replay_pause,
     require_finished,
     run_real,
-    run_rollout,
-    run_servers,
-    run_servers_on_redis,
     show_source,
+)
+from .rollout import (
+    KV,
+    ROLLOUT,
+    downstream_read_v1,
+    downstream_read_v2,
+    from_v1,
+    from_v2,
+    run_rollout,
     to_v1,
     to_v2,
-    unfenced_write,
     v1_key,
     v2_key,
 )
+from .scenarios import DB_LATENCY, KEYS, SERVERS, TTL, replay_pause, run_servers, run_servers_on_redis, unfenced_write
 from .lost_update import LOST_UPDATE
 from .many_servers import MANY_SERVERS
 from .redis_cas import LUA_CAS, WATCH_CAS

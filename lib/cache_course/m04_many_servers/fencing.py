@@ -9,7 +9,8 @@ import random
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import _code_only, _source_of, assert_own_work, need as _need
-from .lab import connect, decode, new_key, replay_pause, run_real
+from .lab import connect, decode, new_key, run_real
+from .scenarios import replay_pause
 
 
 def _shipped() -> dict:

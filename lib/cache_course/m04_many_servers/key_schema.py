@@ -6,7 +6,7 @@ from __future__ import annotations
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import need as _need
-from .lab import KV, from_v2, run_rollout, to_v1, to_v2, v1_key, v2_key
+from .rollout import KV, from_v2, run_rollout, to_v1, to_v2, v1_key, v2_key
 
 
 def assert_rollout(write_session, read_session, backfill, seed: int, users: int = 30) -> None:

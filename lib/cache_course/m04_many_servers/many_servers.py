@@ -15,7 +15,7 @@ import asyncio
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import assert_own_work, need as _need, run_virtual as _run
-from .lab import SERVERS, TTL, run_servers
+from .scenarios import SERVERS, TTL, run_servers
 
 LEASE_TTL = 0.5
 POLL = 0.01
