@@ -240,8 +240,9 @@ _q.assert_update_once(watch_update)
 # Write `CAS_LUA`, a script called with `KEYS[1]` = the key, `ARGV[1]` = the version you
 # read, `ARGV[2]` = the new encoded value: if the stored version (0 when missing) equals
 # `ARGV[1]`, set `value` and `version + 1` and return 1; otherwise return 0 and write
-# nothing. Then `lua_update(r, key, change)`: read, compute, `await r.eval(CAS_LUA, 1, key,
-# version, encode(new))`, retry on 0, return the retries.
+# nothing. (Write it between the triple quotes, in place of the placeholder; Lua comments
+# start with `--`.) Then `lua_update(r, key, change)`: read, compute, `await r.eval(CAS_LUA,
+# 1, key, version, encode(new))`, retry on 0, return the retries.
 
 # %% nbgrader={"grade": false, "grade_id": "lua_cas", "locked": false, "schema_version": 3, "solution": true, "task": false}
 CAS_LUA = """
