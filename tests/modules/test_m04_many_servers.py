@@ -94,6 +94,8 @@ BEYOND = {
     "update-miscounts-retries": ("lost_update", lambda: edit(
         "lost_update", ("            return retries\n        retries += 1  # someone",
                         "            return min(retries, 1)\n        retries += 1  # someone"))),
+    # str() of the new value: the same as JSON for the counters of the visible checks, not for a dict
+    "watch-stores-str": ("watch_cas", lambda: edit("watch_cas", ("{\"value\": encode(new),", "{\"value\": str(new),"))),
     # a backfill that reads one page of keys (a SCAN without following the cursor): 30 users fit, 60 do not
     "schema-backfill-one-page": ("key_schema", lambda: edit(
         "key_schema", ("    for key in kv.keys(\"session:\"):", "    for key in kv.keys(\"session:\")[:40]:"))),

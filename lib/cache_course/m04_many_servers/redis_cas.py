@@ -114,6 +114,35 @@ def assert_update_once(fn) -> None:
     expect("retries returned without contention", (a, b), (0, 0), "Nothing raced, so no retries: return 0.")
 
 
+def assert_update_keeps_json(fn) -> None:
+    """A session (a dict), updated twice: stored as JSON (`encode`), read back with `decode`."""
+
+    async def change(value):
+        value = value or {"user": 42, "refreshes": 0}
+        return {**value, "refreshes": value["refreshes"] + 1, "name": "Ada \u2013 admin"}
+
+    async def main():
+        r = connect()
+        key = new_key("session")
+        try:
+            await fn(r, key, change)
+            await fn(r, key, change)
+            raw, version = await r.hmget(key, "value", "version")
+            await r.delete(key)
+            return raw, version
+        finally:
+            await r.aclose()
+
+    raw, version = run_real(main, "a session dict updated twice")
+    try:
+        got = decode(raw)
+    except ValueError:
+        got = f"not JSON: {raw!r}"
+    expect("the session after two updates (decoded)", got, {"user": 42, "refreshes": 2, "name": "Ada \u2013 admin"},
+           "Store `encode(new)` (JSON) in `value` and pass `decode(raw)` to `change`: `str()` of a dict is not JSON.")
+    expect("its version", version, "2", "Each update bumps the version by one.")
+
+
 def assert_conflict_retried(fn) -> None:
     """Another writer changes the entry while you compute: your write is refused, you re-read and retry."""
 
