@@ -590,7 +590,7 @@ check("roleplay_replies")
 
 # %% [markdown]
 # Four fixes, each measured, and four replies that started with the reviewer instead of
-# with a defence. Next, in module 04 (being written), the cache goes from one app server to
+# with a defence. Next, in module 04 (`04_many_servers`), the cache goes from one app server to
 # many, where "one refresh per key" needs Redis, versions and fencing tokens.
 
 # %% tags=["nbval-ignore-output"]
