@@ -76,7 +76,7 @@ check("reproduce")
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("reproduce"), "the visible checks above do not pass yet"
+assert check("reproduce"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m03_hol_blocking import reproduce as _q
 
@@ -162,7 +162,7 @@ check("threshold")
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("threshold"), "the visible checks above do not pass yet"
+assert check("threshold"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m03_hol_blocking import threshold as _q
 
@@ -256,7 +256,7 @@ check("slots")
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("slots"), "the visible checks above do not pass yet"
+assert check("slots"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m03_hol_blocking import slots as _q
 
@@ -367,7 +367,7 @@ check("breaker")
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("breaker"), "the visible checks above do not pass yet"
+assert check("breaker"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m03_hol_blocking import breaker as _q
 
@@ -489,7 +489,7 @@ check("priority")
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("priority"), "the visible checks above do not pass yet"
+assert check("priority"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m03_hol_blocking import priority as _q
 

@@ -295,21 +295,49 @@ def _run_reflect(mod: Module, q: Question, ns: dict[str, Any]) -> CheckReport:
     return CheckReport(q.id, "answered", module=mod, question=q, feedback=[rubric.evaluate(t) for t in texts])
 
 
+_SKIPPABLE = {"CACHE", "EXTENDED_ARG", "NOP", "TO_BOOL", "COPY", "POP_TOP"}
+
+
+def _result_is_asserted(frame: Any) -> bool:
+    """Is the value of the call running in ``frame`` tested by an ``assert`` statement?
+
+    True for ``assert check("q"), "…"`` (the autograder test cell), False for ``check("q")`` or
+    ``r = check("q")``. Read from the caller's bytecode: after the call come a conditional jump
+    and ``LOAD_ASSERTION_ERROR``. Anything unexpected reads as False (the report is shown).
+    """
+    import dis
+
+    try:
+        after = [i for i in dis.get_instructions(frame.f_code) if i.offset > frame.f_lasti]
+    except Exception:  # noqa: BLE001 - any doubt: not asserted, show the report
+        return False
+    for ins in after[:6]:
+        if ins.opname == "LOAD_ASSERTION_ERROR":
+            return True
+        if ins.opname in _SKIPPABLE or ins.opname.startswith("POP_JUMP"):
+            continue
+        return False
+    return False
+
+
 def check(question_id: str, *, ns: dict[str, Any] | None = None, quiet: bool = False,
-          brief: bool = False) -> CheckReport:
+          brief: bool | None = None) -> CheckReport:
     """Run the question's visible checks against your notebook and show the result.
 
     ``ns`` defaults to the notebook's namespace (IPython's user namespace, else the
     caller's globals). ``quiet=True`` returns the report without displaying it.
     Never raises because of your code: errors become part of the report.
 
-    ``brief=True`` is the autograder test cell's call (``assert check("q", brief=True), "…"``),
-    right after the learner's own ``check("q")`` cell: when this kernel has just shown this very
-    report, it shows nothing again (the assertion's one-line message points to it), so a learner
-    running the notebook top to bottom reads the feedback once. Otherwise — the check cell was
-    skipped, the answer changed since, or ``coursekit grade`` runs it (``COURSEKIT_GRADING``,
-    whose feedback quotes what the test cell printed) — it shows the report in full.
+    ``assert check("q"), "…"`` is the autograder test cell's call, right after the learner's own
+    ``check("q")`` cell (``brief`` defaults to "is my result asserted?"). When this kernel's check
+    cell has just shown this very report, the test cell shows nothing again: the assertion's
+    one-line message points to the feedback above, so a learner running the notebook top to bottom
+    reads it once. Otherwise (the check cell was skipped, the answer changed since, or ``coursekit
+    grade`` runs it: ``COURSEKIT_GRADING``, whose feedback quotes what the test cell printed) it
+    shows the report in full. The test cell still fails whenever the check fails.
     """
+    if brief is None:
+        brief = _result_is_asserted(sys._getframe(1))
     namespace = ns if ns is not None else _caller_namespace()
     resolved = _resolve(question_id)
     if isinstance(resolved, str):

@@ -295,3 +295,18 @@ def test_brief_check_under_coursekit_grade_prints_the_report(course, capsys, mon
     capsys.readouterr()
     assert not check("ratio", ns={"hit_ratio": 1.5}, brief=True)
     assert "between 0 and 1, got 1.5" in capsys.readouterr().out
+
+
+def test_an_asserted_check_is_brief_by_itself(course, capsys):
+    """`assert check("q"), "…"` (every test cell) needs no flag; a bare or stored call shows the report."""
+    start("90_fake")
+    ns = {"hit_ratio": 1.5, "check": check}
+    exec('check("ratio")', ns)
+    assert "got 1.5" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="see the check cell"):
+        exec('assert check("ratio"), "the visible checks above do not pass yet — see the check cell\'s feedback"', ns)
+    assert capsys.readouterr().out == ""
+    exec('report = check("ratio")', ns)
+    assert "got 1.5" in capsys.readouterr().out
+    exec('if not check("ratio"):\n    pass', ns)
+    assert "got 1.5" in capsys.readouterr().out
