@@ -408,7 +408,7 @@ guarded, g_cache, g_breaker = run_outage(
 for label, run_ in (("no breaker, no backoff", unguarded), ("breaker + backoff", guarded)):
     during = sum(1 for t in run_.db_query_times if 3.0 <= t < 7.0)
     print(f"{label:<24} database calls during the outage: {during:>5}   errors served: {run_.error_count}")
-print(outage_verdict(guarded, g_cache, g_breaker))
+display(outage_verdict(guarded, g_cache, g_breaker))
 plot_db_load(guarded)
 
 # %% [markdown]

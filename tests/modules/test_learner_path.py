@@ -85,3 +85,32 @@ def test_module_01_banner_reads_well(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "• Module 01_lru · LRU: is it really O(1)?"
     assert lines[1].strip() == "3 questions: lru_basic, hit_ratio, complexity."
+
+
+def test_outage_verdict_is_a_readable_report_not_a_raw_dict():
+    from modules_harness import run_question
+
+    from cache_course.m03_hol_blocking import outage_verdict, run_outage
+    from coursekit.display import Renderable
+
+    ns = run_question("03_hol_blocking", "breaker").ns
+    result, cache, breaker = run_outage(
+        lambda: ns["CircuitBreaker"](failure_threshold=3, reset_timeout=1.0, call_timeout=0.5), ns["backoff"], seed=7)
+    verdict = outage_verdict(result, cache, breaker)
+    assert isinstance(verdict, Renderable) and verdict["breaker_state_at_end"] == "closed"  # the checks read it
+    text = str(verdict)
+    assert "{" not in text and "'" not in text, text
+    assert text.splitlines()[0].startswith("✓ The outage with your guards: all 5")
+    assert "database calls during the 4 s outage" in text and "<div" in verdict.html()
+
+    class NeverHalfOpens(ns["CircuitBreaker"]):  # a breaker stuck open: the report says what is wrong
+        async def call(self, fn):
+            if self.state == "open":
+                raise ns["CircuitOpen"]("stuck open")
+            return await super().call(fn)
+
+    bad = outage_verdict(*run_outage(lambda: NeverHalfOpens(failure_threshold=3, reset_timeout=1.0,
+                                                            call_timeout=0.5), ns["backoff"], seed=7))
+    text = str(bad)
+    assert text.startswith("✗") and "✗ breaker state at the end: open" in text
+    assert "after its cool-down the breaker lets a probe through" in text

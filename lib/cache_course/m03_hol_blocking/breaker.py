@@ -8,7 +8,7 @@ import random
 from coursekit.questions import NotAttempted, Question, expect, expect_true
 
 from ..lab import need as _need, run_virtual as _run
-from .lab import outage_verdict, run_outage
+from .lab import MAX_DB_CALLS_DURING_OUTAGE, outage_verdict, run_outage
 
 
 # --------------------------------------------------------------------------- breaker + backoff
@@ -142,9 +142,9 @@ def assert_outage(cls, fn, seed: int, kind: str = "outage") -> None:
            "Every user has a stale session to fall back on: no caller should see the outage.")
     expect_true("breaker opens", v["breaker_opens"] >= 1, "Consecutive failures should open the breaker.",
                 expected=">= 1", got=v["breaker_opens"])
-    expect_true("database calls during the 4 s outage", v["db_calls_during_outage"] <= 25,
+    expect_true("database calls during the 4 s outage", v["db_calls_during_outage"] <= MAX_DB_CALLS_DURING_OUTAGE,
                 "While open, the breaker rejects calls without touching the database; backoff spaces out retries.",
-                expected="<= 25", got=v["db_calls_during_outage"])
+                expected=f"<= {MAX_DB_CALLS_DURING_OUTAGE}", got=v["db_calls_during_outage"])
     expect("breaker state at the end", v["breaker_state_at_end"], "closed",
            "After the outage a half-open probe succeeds and closes the breaker.")
     expect("entries refreshed after the outage ended", v["entries_refreshed_after_outage"], v["entries"],
