@@ -114,3 +114,22 @@ def test_outage_verdict_is_a_readable_report_not_a_raw_dict():
     text = str(bad)
     assert text.startswith("✗") and "✗ breaker state at the end: open" in text
     assert "after its cool-down the breaker lets a probe through" in text
+
+
+def test_the_outage_plot_counts_queries_in_flight_in_whole_numbers():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cachesim.plots import plot_db_load
+    from modules_harness import run_question
+
+    from cache_course.m03_hol_blocking import run_outage
+
+    ns = run_question("03_hol_blocking", "breaker").ns
+    result, _, _ = run_outage(
+        lambda: ns["CircuitBreaker"](failure_threshold=3, reset_timeout=1.0, call_timeout=0.5), ns["backoff"], seed=7)
+    fig = plot_db_load(result)
+    fig.canvas.draw()
+    (in_flight,) = [a for a in fig.axes if a.get_ylabel() == "queries in flight"]
+    ticks = [t for t in in_flight.get_yticks() if in_flight.get_ylim()[0] <= t <= in_flight.get_ylim()[1]]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
