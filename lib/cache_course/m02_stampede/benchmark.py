@@ -111,18 +111,19 @@ def assert_benchmark_figure(fn: Callable) -> None:
     with_calls = [i for i, v in enumerate(panels) if _shows(v, calls)]
     with_p99 = [i for i, v in enumerate(panels) if _shows(v, p99s) or _shows(v, [x * 1000 for x in p99s])]
     table = "for rows with db_calls 1500 and 280, p99 2.0 s and 0.25 s"
+    drawn = "; ".join(f"panel {i + 1}: " + ", ".join(f"{x:g}" for x in v[:6]) for i, v in enumerate(panels)) or "none"
     expect_true("panels with data in the figure", len(panels) >= 2,
                 "The task asks for two panels: database calls on one side, p99 on the other "
                 "(`fig, (calls_ax, p99_ax) = plt.subplots(1, 2)`).",
                 expected="2 (database calls, p99)", got=len(panels))
     expect_true("a panel with one bar per cache for the database calls", bool(with_calls),
                 f"No panel shows the database calls ({table}): draw `[r['db_calls'] for r in rows]`, one bar "
-                "per cache.", expected="bars at 1500 and 280", got="missing")
+                "per cache.", expected="bars at 1500 and 280", got=drawn)
     apart = any(i != j for i in with_p99 for j in with_calls)  # p99 on the other side, not the calls panel
     expect_true("a panel with one bar per cache for p99", apart,
                 f"No panel besides the database calls' shows p99 ({table}): draw `[r['p99'] for r in rows]` (seconds, or ×1000 for "
                 "milliseconds) on the other side, not p50.", expected="bars at 2.0 and 0.25 (or 2000 and 250 ms)",
-                got="missing")
+                got=drawn)
 
 
 def check_benchmark_figure(ns: dict) -> None:
