@@ -71,7 +71,7 @@ class Session:
     passed: set[tuple[str, str]] = field(default_factory=set)  # whose latest check passed
     checked: set[tuple[str, str]] = field(default_factory=set)  # checked at least once in this kernel
     hint_tiers: dict[tuple[str, str], int] = field(default_factory=dict)
-    shown: dict[tuple[str, str], str] = field(default_factory=dict)  # the last report displayed, as text
+    shown: dict[tuple[str, str], str] = field(default_factory=dict)  # what the check cell last showed, as text
     store: ProgressStore = field(default_factory=ProgressStore)
 
 
@@ -295,7 +295,7 @@ def _run_reflect(mod: Module, q: Question, ns: dict[str, Any]) -> CheckReport:
     return CheckReport(q.id, "answered", module=mod, question=q, feedback=[rubric.evaluate(t) for t in texts])
 
 
-_SKIPPABLE = {"CACHE", "EXTENDED_ARG", "NOP", "TO_BOOL", "COPY", "POP_TOP"}
+_SKIPPABLE = {"CACHE", "EXTENDED_ARG", "NOP", "TO_BOOL"}  # between a call and the jump that tests its value
 
 
 def _result_is_asserted(frame: Any) -> bool:

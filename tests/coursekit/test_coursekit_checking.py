@@ -310,3 +310,5 @@ def test_an_asserted_check_is_brief_by_itself(course, capsys):
     assert "got 1.5" in capsys.readouterr().out
     exec('if not check("ratio"):\n    pass', ns)
     assert "got 1.5" in capsys.readouterr().out
+    exec('check("ratio")\nassert True', ns)  # a bare call followed by an assert of something else
+    assert "got 1.5" in capsys.readouterr().out
