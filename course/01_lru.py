@@ -96,11 +96,20 @@ class SessionCache:
         ### END SOLUTION
 
 
+# %%
+check("lru_basic")
+
+# %% [markdown]
+# `check` says, check by check, what was expected and what came back. Stuck? `hint("lru_basic")`
+# gives a nudge (call it again for a more specific one). Once the check passes,
+# `reveal("lru_basic")` shows the reference answer to compare with yours. The cell after it
+# is the autograder's: it runs the same check, then hidden tests when your work is graded.
+
 # %% nbgrader={"grade": true, "grade_id": "test_lru_basic", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("lru_basic"), "the visible checks above do not pass yet"
+assert check("lru_basic"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m01_lru import assert_constant_work as _assert_constant_work
 from cache_course.m01_lru import assert_matches_reference_lru as _assert_like_reference
@@ -138,11 +147,14 @@ def hit_ratio(cache, keys):
     ### END SOLUTION
 
 
+# %%
+check("hit_ratio")
+
 # %% nbgrader={"grade": true, "grade_id": "test_hit_ratio", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("hit_ratio"), "the visible checks above do not pass yet"
+assert check("hit_ratio"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m01_lru import assert_hit_ratio_exact as _assert_hit_ratio_exact
 
@@ -200,11 +212,14 @@ plt.show()
 complexity_choice = "C"
 ### END SOLUTION
 
+# %%
+check("complexity")
+
 # %% nbgrader={"grade": true, "grade_id": "test_complexity", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("complexity"), "the visible checks above do not pass yet"
+assert check("complexity"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m01_lru import assert_complexity as _assert_complexity
 

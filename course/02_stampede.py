@@ -111,7 +111,7 @@ check("singleflight")
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("singleflight"), "the visible checks above do not pass yet"
+assert check("singleflight"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m02_stampede import singleflight as _q
 
@@ -234,7 +234,7 @@ check("swr")
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("swr"), "the visible checks above do not pass yet"
+assert check("swr"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m02_stampede import swr as _q
 
@@ -299,7 +299,7 @@ check("benchmark")
 # autograder tests: the visible check, then hidden tests
 from coursekit import check
 
-assert check("benchmark"), "the visible checks above do not pass yet"
+assert check("benchmark"), "the visible checks above do not pass yet — see the check cell's feedback"
 ### BEGIN HIDDEN TESTS
 from cache_course.m02_stampede import benchmark as _q
 

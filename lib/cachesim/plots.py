@@ -157,6 +157,9 @@ def plot_db_load(result: SimResult, *, ax: "Axes | None" = None, in_flight: bool
                  label="queries in flight")
         ax2.set_ylabel("queries in flight")
         ax2.set_ylim(bottom=0)
+        from matplotlib.ticker import MaxNLocator
+
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no 0.5 query in flight
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8, ncol=2, frameon=False)

@@ -14,7 +14,8 @@ what came back. Untouched starter code reads as "not attempted", never as a cras
 >>> with use_registry([Module(id="90_demo", title="Demo", questions=[q])]):
 ...     _ = start("90_demo")
 ...     report = check("dbl", ns={"double": lambda x: x + 2})
-• Module 90_demo — Demo: 1 question (dbl).
+• Module 90_demo · Demo
+  1 question: dbl.
   After each exercise run check("<question>"); hint("<question>") if you are stuck.
 ✗ dbl — Double it: 0 of 1 checks pass
   ✗ double(4): expected 8, got 6. Multiply by two; don't add two.
@@ -70,6 +71,7 @@ class Session:
     passed: set[tuple[str, str]] = field(default_factory=set)  # whose latest check passed
     checked: set[tuple[str, str]] = field(default_factory=set)  # checked at least once in this kernel
     hint_tiers: dict[tuple[str, str], int] = field(default_factory=dict)
+    shown: dict[tuple[str, str], str] = field(default_factory=dict)  # what the check cell last showed, as text
     store: ProgressStore = field(default_factory=ProgressStore)
 
 
@@ -152,7 +154,18 @@ def start(module_id: str) -> Renderable:
     >>> from coursekit.questions import Module, Question, use_registry
     >>> with use_registry([Module(id="91_demo", title="Demo", questions=[Question(id="a", title="A")])]):
     ...     _ = start("91_demo")
-    • Module 91_demo — Demo: 1 question (a).
+    • Module 91_demo · Demo
+      1 question: a.
+      After each exercise run check("<question>"); hint("<question>") if you are stuck.
+
+    The title is shown as written, on a line of its own, so its own punctuation ("LRU: is it
+    really O(1)?") never runs into the question count:
+
+    >>> with use_registry([Module(id="92_demo", title="LRU: is it really O(1)?",
+    ...                          questions=[Question(id="a", title="A"), Question(id="b", title="B")])]):
+    ...     _ = start("92_demo")
+    • Module 92_demo · LRU: is it really O(1)?
+      2 questions: a, b.
       After each exercise run check("<question>"); hint("<question>") if you are stuck.
     """
     try:
@@ -161,11 +174,13 @@ def start(module_id: str) -> Renderable:
         return show(Box("error", f"Can't start {module_id!r}", [str(exc.args[0])]))
     session.module_id = mod.id
     n = len(mod.questions)
+    title = f"Module {mod.id} · {mod.title.strip()}" if mod.title.strip() else f"Module {mod.id}"
+    count = f"{n} question{'s' if n != 1 else ''}" + (f": {', '.join(mod.question_ids)}." if n else ".")
     return show(
         Box(
             "info",
-            f"Module {mod.id} — {mod.title}: {n} question{'s' if n != 1 else ''} ({', '.join(mod.question_ids)}).",
-            ['After each exercise run check("<question>"); hint("<question>") if you are stuck.'],
+            title,
+            [count, 'After each exercise run check("<question>"); hint("<question>") if you are stuck.'],
         )
     )
 
@@ -280,13 +295,49 @@ def _run_reflect(mod: Module, q: Question, ns: dict[str, Any]) -> CheckReport:
     return CheckReport(q.id, "answered", module=mod, question=q, feedback=[rubric.evaluate(t) for t in texts])
 
 
-def check(question_id: str, *, ns: dict[str, Any] | None = None, quiet: bool = False) -> CheckReport:
+_SKIPPABLE = {"CACHE", "EXTENDED_ARG", "NOP", "TO_BOOL"}  # between a call and the jump that tests its value
+
+
+def _result_is_asserted(frame: Any) -> bool:
+    """Is the value of the call running in ``frame`` tested by an ``assert`` statement?
+
+    True for ``assert check("q"), "…"`` (the autograder test cell), False for ``check("q")`` or
+    ``r = check("q")``. Read from the caller's bytecode: after the call come a conditional jump
+    and ``LOAD_ASSERTION_ERROR``. Anything unexpected reads as False (the report is shown).
+    """
+    import dis
+
+    try:
+        after = [i for i in dis.get_instructions(frame.f_code) if i.offset > frame.f_lasti]
+    except Exception:  # noqa: BLE001 - any doubt: not asserted, show the report
+        return False
+    for ins in after[:6]:
+        if ins.opname == "LOAD_ASSERTION_ERROR":
+            return True
+        if ins.opname in _SKIPPABLE or ins.opname.startswith("POP_JUMP"):
+            continue
+        return False
+    return False
+
+
+def check(question_id: str, *, ns: dict[str, Any] | None = None, quiet: bool = False,
+          brief: bool | None = None) -> CheckReport:
     """Run the question's visible checks against your notebook and show the result.
 
     ``ns`` defaults to the notebook's namespace (IPython's user namespace, else the
     caller's globals). ``quiet=True`` returns the report without displaying it.
     Never raises because of your code: errors become part of the report.
+
+    ``assert check("q"), "…"`` is the autograder test cell's call, right after the learner's own
+    ``check("q")`` cell (``brief`` defaults to "is my result asserted?"). When this kernel's check
+    cell has just shown this very report, the test cell shows nothing again: the assertion's
+    one-line message points to the feedback above, so a learner running the notebook top to bottom
+    reads it once. Otherwise (the check cell was skipped, the answer changed since, or ``coursekit
+    grade`` runs it: ``COURSEKIT_GRADING``, whose feedback quotes what the test cell printed) it
+    shows the report in full. The test cell still fails whenever the check fails.
     """
+    if brief is None:
+        brief = _result_is_asserted(sys._getframe(1))
     namespace = ns if ns is not None else _caller_namespace()
     resolved = _resolve(question_id)
     if isinstance(resolved, str):
@@ -304,6 +355,12 @@ def check(question_id: str, *, ns: dict[str, Any] | None = None, quiet: bool = F
             report.status, "failed"
         )
         session.store.record(mod.id, q.id, progress_status, passed=report.passed)
+        if not quiet:
+            text = report.text()
+            if not brief:
+                session.shown[key] = text  # what the learner's own check cell shows
+            elif session.shown.get(key) == text and not os.environ.get("COURSEKIT_GRADING"):
+                return report  # the check cell above shows this very report: once is enough
     return report if quiet else show(report)  # type: ignore[return-value]
 
 

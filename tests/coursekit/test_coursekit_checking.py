@@ -73,7 +73,8 @@ def test_plain_assertion_and_checks_raising_not_attempted(course):
 def test_start_binds_module_and_unknown_question_is_a_kind_report(course, capsys):
     start("90_fake")
     assert checking.session.module_id == "90_fake"
-    assert "3 questions (lru_basic, ratio, pr_text)" in capsys.readouterr().out
+    banner = capsys.readouterr().out
+    assert banner.splitlines()[1].strip() == "3 questions: lru_basic, ratio, pr_text."
     report = check("nope", ns={})
     assert report.status == "unknown" and not report
     assert "no question 'nope'" in report.text()
@@ -245,3 +246,69 @@ def test_reveal_locks_again_when_the_current_answer_fails(course, capsys):
     assert "is locked" in _reveal_text("lru_basic", capsys)
     checking.reset_session()  # a new kernel: it passed once, so re-checking is the way back
     assert "You passed this before" in _reveal_text("91_other:reply", capsys)
+
+
+def test_start_banner_reads_well_whatever_the_title(capsys):
+    """The title's own ':' or '?' never runs into the count ("is it really O(1)?: 3 questions")."""
+    from coursekit.questions import Module, Question, use_registry
+
+    for title in ("LRU: is it really O(1)?", "Plain", "Ends with a colon:", ""):
+        mod = Module(id="95_demo", title=title, questions=[Question(id="a", title="A"), Question(id="b", title="B")])
+        with use_registry([mod]):
+            start("95_demo")
+        first, second = capsys.readouterr().out.splitlines()[:2]
+        assert first == (f"• Module 95_demo · {title}" if title else "• Module 95_demo")
+        assert second.strip() == "2 questions: a, b."
+        assert "?:" not in first + second and "::" not in first + second
+
+
+
+def test_test_cell_after_the_check_cell_does_not_repeat_the_feedback(course, capsys):
+    """check cell, then test cell (`check(q, brief=True)`): the report is printed once."""
+    start("90_fake")
+    capsys.readouterr()
+    ns = {"hit_ratio": 1.5}
+    shown = check("ratio", ns=ns)  # the learner's check cell
+    assert "between 0 and 1, got 1.5" in capsys.readouterr().out
+    again = check("ratio", ns=ns, brief=True)  # the test cell right after it
+    assert not again and again.status == "failed"  # the test cell's assert still fails
+    assert capsys.readouterr().out == ""
+    assert again.text() == shown.text()
+    # a changed answer (or a skipped check cell): the test cell shows the new report in full
+    ns["hit_ratio"] = 2.5
+    check("ratio", ns=ns, brief=True)
+    assert "got 2.5" in capsys.readouterr().out
+    check("ratio", ns=ns, brief=True)  # re-running the test cell clears its output: show it again
+    assert "got 2.5" in capsys.readouterr().out
+    # a pass, already shown by the check cell: nothing more
+    ns["hit_ratio"] = 0.75
+    check("ratio", ns=ns)
+    capsys.readouterr()
+    assert check("ratio", ns=ns, brief=True) and capsys.readouterr().out == ""
+
+
+def test_brief_check_under_coursekit_grade_prints_the_report(course, capsys, monkeypatch):
+    """The grader quotes what the test cell printed: there the report always shows."""
+    monkeypatch.setenv("COURSEKIT_GRADING", "1")
+    start("90_fake")
+    check("ratio", ns={"hit_ratio": 1.5})
+    capsys.readouterr()
+    assert not check("ratio", ns={"hit_ratio": 1.5}, brief=True)
+    assert "between 0 and 1, got 1.5" in capsys.readouterr().out
+
+
+def test_an_asserted_check_is_brief_by_itself(course, capsys):
+    """`assert check("q"), "…"` (every test cell) needs no flag; a bare or stored call shows the report."""
+    start("90_fake")
+    ns = {"hit_ratio": 1.5, "check": check}
+    exec('check("ratio")', ns)
+    assert "got 1.5" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="see the check cell"):
+        exec('assert check("ratio"), "the visible checks above do not pass yet — see the check cell\'s feedback"', ns)
+    assert capsys.readouterr().out == ""
+    exec('report = check("ratio")', ns)
+    assert "got 1.5" in capsys.readouterr().out
+    exec('if not check("ratio"):\n    pass', ns)
+    assert "got 1.5" in capsys.readouterr().out
+    exec('check("ratio")\nassert True', ns)  # a bare call followed by an assert of something else
+    assert "got 1.5" in capsys.readouterr().out

@@ -7,7 +7,9 @@ caught only by the hidden tests (hidden tests go beyond the visible check).
 from __future__ import annotations
 
 import pytest
-from modules_harness import run_question
+from modules_harness import code_cells, run_question
+
+from coursekit import check
 
 # each case executes the module's cells in-process (a second or two): not for `make test-fast`
 pytestmark = pytest.mark.slow
@@ -188,8 +190,26 @@ SWR_BOUNDARY = _SWR_HEAD + """
 
 _PLOT = """
 def plot_benchmark(rows):
+    fig, (left, right) = plt.subplots(1, 2)
+    left.bar([r["cache"] for r in rows], [r["db_calls"] for r in rows])
+    right.bar([r["cache"] for r in rows], [r["p99"] for r in rows])
+    return fig
+"""
+
+# what the task does not ask for: one panel of database calls, no p99 anywhere
+ONE_PANEL_NO_P99 = """
+def plot_benchmark(rows):
     fig, ax = plt.subplots()
     ax.bar([r["cache"] for r in rows], [r["db_calls"] for r in rows])
+    return fig
+"""
+
+# two panels, but p50 where p99 belongs
+P50_NOT_P99 = """
+def plot_benchmark(rows):
+    fig, (left, right) = plt.subplots(1, 2)
+    left.bar([r["cache"] for r in rows], [r["db_calls"] for r in rows])
+    right.bar([r["cache"] for r in rows], [r["p50"] * 1000 for r in rows])
     return fig
 """
 
@@ -282,3 +302,27 @@ class Singleflight:
     out = run_question(MODULE, "singleflight", stub)
     assert not out.visible_passed
     assert out.error is not None
+
+
+@pytest.mark.parametrize(("plot", "says"), [
+    (ONE_PANEL_NO_P99, "panels with data in the figure: expected '2 (database calls, p99)', got 1"),
+    (P50_NOT_P99, "a panel with one bar per cache for p99"),
+], ids=["one-panel-no-p99", "p50-instead-of-p99"])
+def test_plot_benchmark_must_draw_what_the_task_asks(plot, says):
+    """The figure the task asks for: database calls on one side, p99 on the other."""
+    reference = dict((gid, src) for gid, src in code_cells(MODULE) if gid)["benchmark"]
+    answer = reference.split("def plot_benchmark")[0] + plot
+    out = run_question(MODULE, "benchmark", answer)
+    assert not out.visible_passed and isinstance(out.error, AssertionError), repr(out.error)
+    report = check("benchmark", ns=out.ns, quiet=True).text()
+    assert says in report, report
+    assert "p99" in report.split(says)[1].splitlines()[0], "the message names what is missing"
+
+
+def test_plot_benchmark_accepts_p99_in_seconds_or_milliseconds():
+    from cache_course.m02_stampede.benchmark import assert_benchmark_figure
+
+    ns = run_question(MODULE, "benchmark").ns
+    assert_benchmark_figure(ns["plot_benchmark"])  # the reference: milliseconds
+    exec(_PLOT, ns)
+    assert_benchmark_figure(ns["plot_benchmark"])  # seconds

@@ -11,6 +11,9 @@ from __future__ import annotations
 import pytest
 from modules_harness import code_cells, run_question
 
+from coursekit import check
+from coursekit.hidden_topics import topic_at
+
 # each case executes the module's cells in-process (a second or two): not for `make test-fast`
 pytestmark = pytest.mark.slow
 
@@ -44,6 +47,12 @@ WRONG = {
     "slots-waits-for-slot": ("slots", lambda: edit(
         "slots", ("        if not self.try_acquire(key):\n            return False",
                   "        while not self.try_acquire(key):\n            await asyncio.sleep(0.01)"))),
+    "slots-leaks-on-cancel": ("slots", lambda: edit(
+        "slots", ("        try:\n            await refresh()\n        finally:\n            self.release(key)",
+                  "        try:\n            await refresh()\n        except Exception:\n            self.release(key)\n"
+                  "            raise\n        self.release(key)"))),
+    "breaker-never-half-opens": ("breaker", lambda: edit(
+        "breaker", ("if loop.time() - self._opened_at < self.reset_timeout:", "if True:"))),
     "breaker-no-timeout": ("breaker", lambda: edit(
         "breaker", ("await asyncio.wait_for(fn(), self.call_timeout)", "await fn()"))),
     "breaker-unlimited-probes": ("breaker", lambda: edit(
@@ -195,3 +204,53 @@ def test_demos_refuse_starter_code_and_say_what_to_finish():
         m03.SlottedCache(None, ttl=1.0, stale_ttl=1.0, slots=_StubGate())
     # the course's own "no guards" stand-ins are not starter code
     assert lab.still_starter_code(_no_backoff) == [] and lab.still_starter_code(m03.WaitingCache) == []
+
+
+#: what the feedback must say for the mutants whose old messages did not say what is wrong
+SAYS = {
+    "slots-no-finally": "The slot is never released after an error",
+    "slots-leaks-on-cancel": "The slot is never released after a cancel",
+    "breaker-never-half-opens": "The breaker never lets a probe through after its cool-down",
+}
+
+
+@pytest.mark.parametrize("case", sorted(SAYS))
+def test_wrong_answers_are_told_what_is_wrong(case):
+    question, make = WRONG[case]
+    out = run_question(MODULE, question, make())
+    report = check(question, ns=out.ns, quiet=True).text()
+    assert SAYS[case] in report, report
+    assert "your code raised" not in report, "a crash report does not say what is wrong"
+
+
+def _failed_label(question: str, error: BaseException) -> str | None:
+    """The `# about:` label the grader shows for a hidden-test failure (the test cell's failing line)."""
+    source = reference_test_cell(question)
+    tb, line = error.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == f"<{MODULE}:test_{question}>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return topic_at(source, line)
+
+
+def reference_test_cell(question: str) -> str:
+    return dict((gid, src) for gid, src in code_cells(MODULE) if gid)[f"test_{question}"]
+
+
+@pytest.mark.parametrize(("case", "says"), [
+    ("slots-leaks-counters", "no counter left behind for a key with nothing running"),
+    ("breaker-cancelled-probe-sticks", "the breaker still lets the next probe through"),
+])
+def test_hidden_failures_are_labelled_with_the_property(case, says):
+    question, make = BEYOND[case]
+    out = run_question(MODULE, question, make())
+    assert out.visible_passed and out.error is not None
+    label = _failed_label(question, out.error)
+    assert label and says in label, label
+
+
+def test_slot_and_breaker_labels_name_the_property():
+    slots, breaker = reference_test_cell("slots"), reference_test_cell("breaker")
+    assert "every slot released when its refresh ends, even one that raised or was cancelled" in slots
+    assert "after its cool-down the breaker lets a probe through" in breaker

@@ -62,25 +62,73 @@ def check_benchmark_numbers(ns: dict) -> None:
     assert_benchmark_numbers(_need(ns, "benchmark", "function"), 3)
 
 
-def check_benchmark_figure(ns: dict) -> None:
-    """plot_benchmark(rows) draws a figure"""
-    fn = _need(ns, "plot_benchmark", "function")
+#: the table `plot_benchmark` is checked with: distinct numbers, so each series can be recognised
+FIGURE_ROWS = [
+    {"cache": "naive", "db_calls": 1500, "p50": 0.05, "p99": 2.0},
+    {"cache": "stale-while-revalidate", "db_calls": 280, "p50": 0.002, "p99": 0.25},
+]
+
+
+def _panel_values(ax) -> list[float]:
+    """The numbers one panel shows: bar heights (widths for horizontal bars), line and point y's."""
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    values: list[float] = []
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    horizontal = bool(bars) and all(b.get_x() == 0 and b.get_width() != 0 for b in bars) and not all(
+        b.get_y() == 0 for b in bars)
+    values += [float(b.get_width() if horizontal else b.get_height()) for b in bars]
+    for line in ax.lines:
+        values += [float(v) for v in np.asarray(line.get_ydata(), dtype=float).ravel()]
+    for coll in ax.collections:
+        offsets = np.asarray(coll.get_offsets(), dtype=float)
+        if offsets.ndim == 2 and offsets.shape[1] == 2:
+            values += [float(v) for v in offsets[:, 1]]
+    return values
+
+
+def _shows(values: list[float], wanted: list[float]) -> bool:
+    return all(any(abs(v - w) <= 1e-6 * max(1.0, abs(w)) for v in values) for w in wanted)
+
+
+def assert_benchmark_figure(fn: Callable) -> None:
+    """plot_benchmark(rows): database calls on one panel, p99 on another, one bar per cache."""
     import matplotlib
     import matplotlib.pyplot as plt
 
-    rows = [
-        {"cache": "naive", "db_calls": 1500, "p50": 0.0, "p99": 2.0},
-        {"cache": "stale-while-revalidate", "db_calls": 280, "p50": 0.0, "p99": 0.0},
-    ]
+    rows = [dict(r) for r in FIGURE_ROWS]
     fig = fn(rows)
     expect_true("plot_benchmark(rows) returns", isinstance(fig, matplotlib.figure.Figure),
                 "Return the matplotlib Figure (e.g. `fig, axes = plt.subplots(1, 2)` ... `return fig`).",
                 expected="a matplotlib Figure", got=type(fig).__name__)
-    drawn = sum(len(ax.patches) + len(ax.lines) + len(ax.collections) for ax in fig.axes)
-    plt.close(fig)
-    expect_true("things drawn on the figure", drawn >= 2,
-                "Draw the numbers: one bar (or point) per cache, for DB calls and for p99.",
-                expected=">= 2 bars or points", got=drawn)
+    try:
+        panels = [v for v in (_panel_values(ax) for ax in fig.axes) if v]
+    finally:
+        plt.close(fig)
+    calls = [r["db_calls"] for r in FIGURE_ROWS]
+    p99s = [r["p99"] for r in FIGURE_ROWS]
+    with_calls = [i for i, v in enumerate(panels) if _shows(v, calls)]
+    with_p99 = [i for i, v in enumerate(panels) if _shows(v, p99s) or _shows(v, [x * 1000 for x in p99s])]
+    table = "for rows with db_calls 1500 and 280, p99 2.0 s and 0.25 s"
+    drawn = "; ".join(f"panel {i + 1}: " + ", ".join(f"{x:g}" for x in v[:6]) for i, v in enumerate(panels)) or "none"
+    expect_true("panels with data in the figure", len(panels) >= 2,
+                "The task asks for two panels: database calls on one side, p99 on the other "
+                "(`fig, (calls_ax, p99_ax) = plt.subplots(1, 2)`).",
+                expected="2 (database calls, p99)", got=len(panels))
+    expect_true("a panel with one bar per cache for the database calls", bool(with_calls),
+                f"No panel shows the database calls ({table}): draw `[r['db_calls'] for r in rows]`, one bar "
+                "per cache.", expected="bars at 1500 and 280", got=drawn)
+    apart = any(i != j for i in with_p99 for j in with_calls)  # p99 on the other side, not the calls panel
+    expect_true("a panel with one bar per cache for p99", apart,
+                f"No panel besides the database calls' shows p99 ({table}): draw `[r['p99'] for r in rows]` (seconds, or ×1000 for "
+                "milliseconds) on the other side, not p50.", expected="bars at 2.0 and 0.25 (or 2000 and 250 ms)",
+                got=drawn)
+
+
+def check_benchmark_figure(ns: dict) -> None:
+    """plot_benchmark(rows) draws database calls on one side and p99 on the other, one bar per cache"""
+    assert_benchmark_figure(_need(ns, "plot_benchmark", "function"))
 
 
 BENCHMARK = Question(

@@ -14,12 +14,14 @@ from typing import Callable
 
 from cachesim.scenarios import HOT_KEY
 
+from coursekit.display import Box, Renderable
+
 from ..lab import LabCache, Prefilled, require_finished, require_no_stub_errors, show_source
 
 __all__ = [
     "HOT_KEY", "OUTAGE_AT", "OUTAGE_SECONDS", "REFRESH_SECONDS", "STALE_TTL", "TTL", "GatedCache",
     "ResilientCache", "SlottedCache", "WaitingCache", "coldstart_database", "coldstart_workload", "hol_database",
-    "hol_workload", "outage_database", "outage_verdict", "outage_workload", "run_coldstart", "run_hol",
+    "hol_workload", "MAX_DB_CALLS_DURING_OUTAGE", "OutageVerdict", "outage_database", "outage_verdict", "outage_workload", "run_coldstart", "run_hol",
     "run_outage", "show_source",
 ]
 
@@ -217,9 +219,64 @@ def run_outage(make_breaker: Callable, backoff: Callable, seed: int, *, kind: st
     return result, cache, breaker
 
 
-def outage_verdict(result, cache, breaker) -> dict:
+#: the curveball's bar, shared by the verdict below and `breaker.assert_outage`
+MAX_DB_CALLS_DURING_OUTAGE = 25
+
+
+class OutageVerdict(dict, Renderable):
+    """`outage_verdict`'s numbers (a dict: the checks read its keys) that display as a short
+    report: one line per thing the curveball must show, ✓ or ✗, with the number behind it.
+
+    >>> v = OutageVerdict(errors_served=0, breaker_opens=1, db_calls_during_outage=12,
+    ...                   breaker_state_at_end="closed", entries_refreshed_after_outage=100, entries=100)
+    >>> print(v)
+    ✓ The outage with your guards: all 5 things it must show hold
+      ✓ errors served to callers during the outage: 0 (users kept their stale sessions)
+      ✓ the breaker opened: 1 time
+      ✓ database calls during the 4 s outage: 12 (at most 25)
+      ✓ breaker state at the end: closed (a probe after the outage closed it)
+      ✓ sessions refreshed after the outage: 100 of 100
+    >>> v["db_calls_during_outage"]
+    12
+    """
+
+    def lines(self) -> list[tuple[bool, str]]:
+        """(holds, line) for each thing the curveball must show."""
+        opens, calls = self["breaker_opens"], self["db_calls_during_outage"]
+        state, done, total = self["breaker_state_at_end"], self["entries_refreshed_after_outage"], self["entries"]
+        return [
+            (self["errors_served"] == 0, f"errors served to callers during the outage: {self['errors_served']}"
+             + (" (users kept their stale sessions)" if self["errors_served"] == 0 else " (should be 0)")),
+            (opens >= 1, f"the breaker opened: {opens} time{'s' if opens != 1 else ''}"
+             + ("" if opens >= 1 else " (consecutive failures should open it)")),
+            (calls <= MAX_DB_CALLS_DURING_OUTAGE,
+             f"database calls during the {OUTAGE_SECONDS:g} s outage: {calls} (at most {MAX_DB_CALLS_DURING_OUTAGE})"),
+            (state == "closed", f"breaker state at the end: {state}"
+             + (" (a probe after the outage closed it)" if state == "closed"
+                else " (should be closed: after its cool-down the breaker lets a probe through)")),
+            (done == total, f"sessions refreshed after the outage: {done} of {total}"),
+        ]
+
+    def _box(self) -> Box:
+        lines = self.lines()
+        bad = sum(not ok for ok, _ in lines)
+        title = (f"The outage with your guards: all {len(lines)} things it must show hold" if not bad
+                 else f"The outage with your guards: {bad} of {len(lines)} things it must show do not hold")
+        return Box("passed" if not bad else "failed", title, [f"{'✓' if ok else '✗'} {line}" for ok, line in lines])
+
+    def text(self) -> str:
+        return self._box().text()
+
+    def html(self) -> str:
+        return self._box().html()
+
+    __repr__ = dict.__repr__
+
+
+def outage_verdict(result, cache, breaker) -> OutageVerdict:
     """What the curveball must show, as numbers: errors served, breaker opens, DB calls during
-    the outage, the breaker's final state, and how long before the end entries were last stored."""
+    the outage, the breaker's final state, and how many entries were stored after it ended.
+    A dict that displays as a readable report (`OutageVerdict`)."""
     import numpy as np
 
     q = np.asarray(result.db_query_times)
@@ -227,14 +284,14 @@ def outage_verdict(result, cache, breaker) -> dict:
     end = OUTAGE_AT + OUTAGE_SECONDS
     t0 = 0.0  # prewarm only puts entries, so traffic starts at virtual time 0
     stored_after = [stored - t0 >= end for stored, _ in cache._entries.values()]
-    return {
-        "errors_served": int(result.error_count),
-        "breaker_opens": int(getattr(breaker, "opens", 0)),
-        "db_calls_during_outage": during,
-        "breaker_state_at_end": getattr(breaker, "state", None),
-        "entries_refreshed_after_outage": int(sum(stored_after)),
-        "entries": len(stored_after),
-    }
+    return OutageVerdict(
+        errors_served=int(result.error_count),
+        breaker_opens=int(getattr(breaker, "opens", 0)),
+        db_calls_during_outage=during,
+        breaker_state_at_end=getattr(breaker, "state", None),
+        entries_refreshed_after_outage=int(sum(stored_after)),
+        entries=len(stored_after),
+    )
 
 
 # -- priority for critical users ---------------------------------------------------------
