@@ -120,10 +120,17 @@ def check_two_refreshes(ns: dict) -> None:
     assert_two_refreshes(_store(ns), _need(ns, "cas_update", "function"))
 
 
+def check_many_callers(ns: dict) -> None:
+    """many callers at once: one compare_and_set wins per version, and no update is lost"""
+    store = _store(ns)
+    assert_cas_atomic(store, seed=0)
+    assert_race_seeded(store, _need(ns, "cas_update", "function"), seed=0)
+
+
 LOST_UPDATE = Question(
     id="lost_update",
     title="A lost update, then a version compare-and-set",
-    checks=[check_cas_semantics, check_two_refreshes],
+    checks=[check_cas_semantics, check_two_refreshes, check_many_callers],
     hints=[
         "`compare_and_set` is three lines after the round trip: look up the current version, refuse if it "
         "is not `expected_version`, else store `(value, version + 1)`.",
