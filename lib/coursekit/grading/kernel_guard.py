@@ -134,57 +134,78 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
             if getattr(v, "__module__", None) == name or type(v) is FunctionType:
                 walk_value(v)
 
-    for name, mod in list(sys.modules.items()):
-        if type(mod) is ModuleType and name not in ("__main__", "sys"):
-            try:
-                snap_module(name, mod)
-            except Exception:  # noqa: BLE001 - an odd module is simply not guarded
-                pass
-    snap_modules_table = dict(sys.modules)
-    sys_lists = {n: (getattr(sys, n), list(getattr(sys, n))) for n in ("meta_path", "path_hooks", "path")}
-    sys_attrs = {n: getattr(sys, n) for n in ("displayhook", "excepthook", "breakpointhook", "unraisablehook")
-                 if hasattr(sys, n)}
     tv = shell._trait_values
-    traits = {n: (tv[n], list(tv[n])) for n in ("ast_transformers", "input_transformers_post",
-                                                 "input_transformers_cleanup") if isinstance(tv.get(n), list)}
     itm = shell.input_transformer_manager
-    itm_lists = {n: (getattr(itm, n), list(getattr(itm, n))) for n in ("cleanup_transforms", "line_transforms",
-                                                                        "token_transformers")
-                 if isinstance(getattr(itm, n, None), list)}
-    objects = [("get_ipython()", shell), ("get_ipython().kernel", shell.kernel),
-               ("get_ipython().kernel.session", getattr(shell.kernel, "session", None)),
-               ("get_ipython().compile", shell.compile), ("get_ipython().input_transformer_manager", itm),
-               ("get_ipython().events", shell.events), ("get_ipython().displayhook", shell.displayhook),
-               ("get_ipython().display_pub", shell.display_pub)]
-    obj_dicts = [(label, o, dict(o.__dict__)) for label, o in objects if o is not None and hasattr(o, "__dict__")]
-    callbacks = {k: list(v) for k, v in shell.events.callbacks.items()}
+    snap_modules_table, sys_lists, sys_attrs, traits, itm_lists, callbacks = {}, {}, {}, {}, {}, {}
+    obj_dicts = []
+
+    def take_snapshot():
+        """What tests rely on, as it is now (at install, and after the notebook's own cells that
+        ran before any learner cell in this kernel)."""
+        for table in (mods, classes, funcs, snap_modules_table, sys_lists, sys_attrs, traits, itm_lists,
+                      callbacks):
+            table.clear()
+        for name, mod in list(sys.modules.items()):
+            if type(mod) is ModuleType and name not in ("__main__", "sys"):
+                try:
+                    snap_module(name, mod)
+                except Exception:  # noqa: BLE001 - an odd module is simply not guarded
+                    pass
+        snap_modules_table.update(sys.modules)
+        sys_lists.update({n: (getattr(sys, n), list(getattr(sys, n))) for n in ("meta_path", "path_hooks", "path")})
+        sys_attrs.update({n: getattr(sys, n) for n in ("displayhook", "excepthook", "breakpointhook",
+                                                       "unraisablehook") if hasattr(sys, n)})
+        traits.update({n: (tv[n], list(tv[n])) for n in ("ast_transformers", "input_transformers_post",
+                                                        "input_transformers_cleanup") if isinstance(tv.get(n), list)})
+        itm_lists.update({n: (getattr(itm, n), list(getattr(itm, n))) for n in (
+            "cleanup_transforms", "line_transforms", "token_transformers") if isinstance(getattr(itm, n, None), list)})
+        objects = [("get_ipython()", shell), ("get_ipython().kernel", shell.kernel),
+                   ("get_ipython().kernel.session", getattr(shell.kernel, "session", None)),
+                   ("get_ipython().compile", shell.compile), ("get_ipython().input_transformer_manager", itm),
+                   ("get_ipython().events", shell.events), ("get_ipython().displayhook", shell.displayhook),
+                   ("get_ipython().display_pub", shell.display_pub)]
+        obj_dicts[:] = [(label, o, dict(o.__dict__)) for label, o in objects
+                        if o is not None and hasattr(o, "__dict__")]
+        callbacks.update({k: list(v) for k, v in shell.events.callbacks.items()})
+
+    take_snapshot()
     bound = {}  # user_ns name -> value the instructor's cell bound
     state = {"busy": False, "own": 0, "armed": False, "verified": {}, "seen_tamper": set()}
+    learner_files = set()  # filenames of code compiled from sources the hook did not verify, before arm
 
     # -- restore -----------------------------------------------------------------------------
-    def restore(apply):
-        """Put back (or with apply=False only list) what differs from the snapshots."""
+    def restore(apply, learner_only=False):
+        """Put back (or with apply=False only list) what differs from the snapshots.
+
+        With ``learner_only``, list only differences whose new value a learner's code made (at the
+        end of a test: libraries and the test itself change things too)."""
         changed = []
+        current = [None]
 
         def put(label, setter):
+            if learner_only and not is_learner(current[0]):
+                return
             changed.append(label)
             if apply:
                 setter()
 
         for name, (mod, snap) in mods.items():
+            if name.startswith("_cython_"):  # shared by every Cython module, rebound as they load
+                continue
             d = _mod_dict(mod)
+            current[0] = None
             if type(mod) is not ModuleType:
                 put(f"{name}.__class__", lambda m=mod: _obj_setattr(m, "__class__", ModuleType))
             for k, v in snap.items():
-                cur = d.get(k, graveyard)
+                cur = current[0] = d.get(k, graveyard)
                 if cur is not v and not (type(cur) is types.MethodType and type(v) is types.MethodType
                                          and cur.__self__ is v.__self__ and cur.__func__ is v.__func__):
                     graveyard.append(cur)
                     put(k if name == "builtins" else f"{name}.{k}", lambda d=d, k=k, v=v: d.__setitem__(k, v))
-            for k in [k for k in d if k not in snap and tracked(d[k])]:
-                if type(d[k]) is not ModuleType and not (name == "builtins" and k == "_"):
-                    graveyard.append(d[k])
-                    put(k if name == "builtins" else f"{name}.{k}", lambda d=d, k=k: d.pop(k, None))
+            for k in [k for k in d if k not in snap and tracked(d[k]) and k == "__getattr__"]:
+                graveyard.append(d[k])  # a module-level __getattr__ would answer for missing names
+                put(f"{name}.{k}", lambda d=d, k=k: d.pop(k, None))
+            current[0] = None
             if name in snap_modules_table and sys.modules.get(name) is not mod:
                 graveyard.append(sys.modules.get(name))
                 put(f"sys.modules[{name!r}]", lambda n=name, m=mod: sys.modules.__setitem__(n, m))
@@ -193,15 +214,18 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
             for k, v in snap.items():
                 if k in ("__dict__", "__weakref__", "__doc__", "__abstractmethods__", "_abc_impl"):
                     continue
-                if d.get(k, graveyard) is not v:
+                current[0] = d.get(k, graveyard)
+                if current[0] is not v:
                     graveyard.append(d.get(k))
                     put(f"{cls.__module__}.{cls.__qualname__}.{k}", lambda c=cls, k=k, v=v: _type_setattr(c, k, v))
             for k in [k for k in d if k not in snap and tracked(d[k]) and not k.startswith("_abc")]:
+                current[0] = d[k]
                 graveyard.append(d[k])
                 put(f"{cls.__module__}.{cls.__qualname__}.{k}", lambda c=cls, k=k: _type_delattr(c, k))
         for f, code, dflt, kw, cl, contents in funcs.values():
             label = f"{getattr(f, '__module__', '?')}.{f.__qualname__}"
-            if _code_get(f) is not code:
+            current[0] = _code_get(f)
+            if current[0] is not code:
                 graveyard.append(_code_get(f))
                 put(label, lambda f=f, c=code: _code_set(f, c))
             if _defaults.__get__(f) is not dflt or _kwdefaults.__get__(f) is not kw:
@@ -211,13 +235,16 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
                     cur = _cell.__get__(c)
                 except ValueError:
                     cur = _cell
+                current[0] = cur
                 if cur is not v and v is not _cell:
                     graveyard.append(cur)
                     put(label, lambda c=c, v=v: _cell.__set__(c, v))
         for n, v in bound.items():
-            if user_ns.get(n, graveyard) is not v:
+            current[0] = user_ns.get(n, graveyard)
+            if current[0] is not v:
                 graveyard.append(user_ns.get(n))
                 put(n, lambda n=n, v=v: user_ns.__setitem__(n, v))
+        current[0] = None
         for n, (lst, items) in list(sys_lists.items()) + list(traits.items()) + list(itm_lists.items()):
             owner = sys if n in sys_lists else (tv if n in traits else None)
             if owner is sys and getattr(sys, n) is not lst:
@@ -226,9 +253,11 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
                 put(f"get_ipython().{n}", lambda n=n, lst=lst: tv.__setitem__(n, lst))
             if owner is None and getattr(itm, n, None) is not lst:
                 put(f"input transformers ({n})", lambda n=n, lst=lst: _obj_setattr(itm, n, lst))
-            if len(lst) != len(items) or any(a is not b for a, b in zip(lst, items)):
+            # the originals, in order, plus what a library (not a learner) added since
+            want = list(items) + [x for x in lst if not any(x is y for y in items) and not is_learner(x)]
+            if len(lst) != len(want) or any(a is not b for a, b in zip(lst, want)):
                 label = f"sys.{n}" if owner is sys else f"IPython's {n.replace('_', ' ')}"
-                put(label, lambda lst=lst, items=items: lst.__setitem__(slice(None), items))
+                put(label, lambda lst=lst, want=want: lst.__setitem__(slice(None), want))
         for n, v in sys_attrs.items():
             if getattr(sys, n, None) is not v and not (n == "excepthook" and getattr(sys, n, None).__class__
                                                        is types.MethodType):
@@ -236,53 +265,67 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
         for olabel, o, snap in obj_dicts:
             d = o.__dict__
             for k in [k for k in d if k not in snap and callable(d[k]) and callable(getattr(type(o), k, None))]:
+                current[0] = d[k]
                 graveyard.append(d[k])
                 put(f"{olabel}.{k}", lambda d=d, k=k: d.pop(k, None))
             for k, v in snap.items():
+                current[0] = d.get(k)
                 if k in d and d[k] is not v and (callable(v) or k in ("compile", "user_ns", "events", "kernel",
                                                                        "input_transformer_manager", "session")):
                     graveyard.append(d[k])
                     put(f"{olabel}.{k}", lambda d=d, k=k, v=v: d.__setitem__(k, v))
+        current[0] = None
         cbs = shell.events.callbacks
         for k, v in callbacks.items():
             cur = cbs.get(k) or []
-            if len(cur) != len(v) or any(a is not b for a, b in zip(cur, v)):
-                put(f"IPython's {k} event callbacks", lambda k=k, v=v: cbs.__setitem__(k, list(v)))
+            want = list(v) + [x for x in cur if not any(x is y for y in v) and not is_learner(x)]
+            if len(cur) != len(want) or any(a is not b for a, b in zip(cur, want)):
+                put(f"IPython's {k} event callbacks", lambda k=k, want=want: cbs.__setitem__(k, want))
         return sorted(set(changed))
 
-    trusted_codes = set()
+    def is_learner(v):
+        """Was ``v`` made by code the hook did not verify (a learner's cell, or code it compiled)?"""
+        if v is None:
+            return False
+        f = v.__func__ if type(v) is types.MethodType else v
+        if type(f) is FunctionType:
+            return _code_get(f).co_filename in learner_files
+        if type(f) is type(_code_get(mac)):
+            return f.co_filename in learner_files
+        if not isinstance(f, type):
+            f = type(f)  # an instance: made by a learner when its class was
+        return any(type(x) is FunctionType and _code_get(x).co_filename in learner_files
+                   for c in f.__mro__ for x in list(_type_dict(c).values()))
 
-    def library_codes():
-        """Code objects of every function snapshotted before learner code, nested ones included."""
-        if not trusted_codes:
-            todo = [snap[1] for snap in funcs.values()]
-            while todo:
-                c = todo.pop()
-                if id(c) in trusted_codes:
-                    continue
-                trusted_codes.add(id(c))
-                todo += [k for k in c.co_consts if type(k) is type(c)]
-        return trusted_codes
+    def stack_origin():
+        """(the code that called the audited function is a learner's, a learner's frame is on the stack)."""
+        state["own"] += 1
+        try:
+            fr = _getframe(3)  # 0 this function, 1 check_event, 2 hook, 3 the audited function's caller
+        finally:
+            state["own"] -= 1
+        immediate = fr.f_code.co_filename in learner_files
+        anywhere, f = immediate, fr
+        while f is not None and not anywhere:
+            anywhere = f.f_code.co_filename in learner_files
+            f = f.f_back
+        del fr, f
+        return immediate, anywhere
 
     def live_threads():
-        """Threads other than the main one that are running code not loaded before the learner's.
-
-        A library's own thread (ipykernel's output threads, an idle pool worker) runs only code
-        snapshotted before learner code; a thread with a learner's function anywhere on its stack
-        counts."""
+        """Threads other than the main one with learner code on their stack."""
         state["own"] += 1
         try:
             frames = _current_frames()
         finally:
             state["own"] -= 1
-        known = library_codes()
         out = []
         for ident, fr in frames.items():
             if ident == main_ident:
                 continue
             f = fr
             while f is not None:
-                if id(f.f_code) not in known:
+                if f.f_code.co_filename in learner_files:
                     out.append(ident)
                     break
                 f = f.f_back
@@ -329,6 +372,11 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
 
     def on_compile(args):
         src = args[0] if args else None  # CPython passes the source as UTF-8 bytes
+        filename = args[1] if len(args) > 1 else None
+        if type(filename) is bytes:
+            filename = filename.decode("utf-8", "replace")
+        if not state["armed"] and type(filename) is str and filename not in state["verified"]:
+            learner_files.add(filename)  # taken back below if the source verifies
         if type(src) is bytes and b"coursekit." in src:
             src = src.decode("utf-8", "replace")
         if type(src) is not str or "coursekit." not in src:
@@ -340,11 +388,9 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
         if len(parts) < 6:
             return
         tag = parts[5]
-        filename = args[1] if len(args) > 1 else None
-        if type(filename) is bytes:
-            filename = filename.decode("utf-8", "replace")
         if mac(body.strip("\n")) == tag and type(filename) is str:
             state["verified"][filename] = tag
+            learner_files.discard(filename)
 
     def hook(event, args):
         if state["own"]:
@@ -362,7 +408,17 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
         if event.startswith("coursekit."):
             handle(event, args)
             return
+        if check_event(event, args) and event == "sys.addaudithook":
+            raise RuntimeError("blocked")  # suppressed by CPython: the new hook is not added
+
+    def check_event(event, args):
+        """Report ``event`` if learner code caused it and it can reach the guard or rewrite the interpreter.
+
+        gc and trace/profile functions count when a learner's code called them itself (a library
+        such as hypothesis uses them for its own ends); ctypes, process memory, other threads'
+        frames and audit hooks count when a learner's frame is anywhere on the stack."""
         why = TAMPER.get(event)
+        direct = why is not None and not event.startswith(("sys._current", "sys.addaudit"))
         if why is None:
             if event.startswith("ctypes."):
                 why = "called C code through ctypes, which can rewrite the interpreter"
@@ -370,10 +426,13 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
                 p = args[0] if type(args[0]) is str else args[0].decode(errors="replace")
                 if p.startswith("/proc/") and (p.endswith("/mem") or "/mem" in p.rsplit("/", 1)[-1]):
                     why = "opened a process's memory (/proc/…/mem)"
-        if why is not None:
+        if why is None:
+            return False
+        immediate, anywhere = stack_origin()
+        if immediate if direct else anywhere:
             tamper(why)
-            if event == "sys.addaudithook":
-                raise RuntimeError("blocked")  # suppressed by CPython: the new hook is not added
+            return True
+        return False
 
     def handle(event, args):
         old = _sigmask(signal.SIG_BLOCK, _all_signals)
@@ -395,6 +454,8 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
                 tag, fr = top
                 if event == "coursekit.bind":
                     names = args[1] if len(args) > 1 and type(args[1]) is tuple else ()
+                    if len(args) > 2 and args[2] is True and not state["armed"]:
+                        take_snapshot()  # the notebook's own cell ran before any learner cell
                     for n in names:
                         if type(n) is str and n in user_ns:
                             v = user_ns[n]
@@ -406,7 +467,7 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
                     return
                 if not state["armed"]:
                     return
-                changed = restore(False)
+                changed = restore(False, learner_only=True)
                 if changed:
                     # no names: after the arm step, nothing learner-chosen goes into a report
                     tamper("changed functions, classes or modules the tests use while the tests ran")

@@ -251,11 +251,11 @@ def _tag(key: bytes, text: str) -> str:
     return hashlib.blake2b(text.encode(), key=key, digest_size=16).hexdigest()
 
 
-def trusted(code: str, key: bytes, kind: str, names: tuple[str, ...] = ()) -> tuple[str, str]:
+def trusted(code: str, key: bytes, kind: str, names: tuple[str, ...] = (), fresh: bool = False) -> tuple[str, str]:
     """``code`` with the trailer the guard verifies: (source to send, its tag)."""
     body = code.strip("\n")
     tag = _tag(key, body)
-    extra = f", {tuple(names)!r}" if kind == "bind" else ""
+    extra = f", {tuple(names)!r}, {bool(fresh)!r}" if kind == "bind" else ""
     return f'{body}\n__import__("sys").audit("coursekit.{kind}", "{tag}"{extra})', tag
 
 
@@ -323,13 +323,15 @@ def run_question(job: Job, test: Step, emit: Emitter, kernels: list) -> None:
                 return
             emit(event="ready", question=q)
             tamper: list[str] = []
+            learner_ran = False
             for step in job.steps:
                 if step.id >= q:
                     break
                 if step.role == "test" or (step.questions is not None and q not in step.questions):
                     continue
-                if not _run_cell(kernel, step, q, timeout, grace, emit, key, reports, tamper):
+                if not _run_cell(kernel, step, q, timeout, grace, emit, key, reports, tamper, fresh=not learner_ran):
                     return
+                learner_ran = learner_ran or step.role == "answer"
             _run_test(kernel, test, timeout, grace, emit, key, reports, tamper)
         finally:
             kernel.kill()
@@ -338,9 +340,12 @@ def run_question(job: Job, test: Step, emit: Emitter, kernels: list) -> None:
 
 
 def _run_cell(kernel: Kernel, step: Step, q: int, timeout: float, grace: float, emit: Emitter,
-              key: bytes, reports: Reports, tamper: list[str]) -> bool:
+              key: bytes, reports: Reports, tamper: list[str], fresh: bool) -> bool:
+    """One setup or answer cell. A setup cell tells the guard what it bound; one that ran before
+    any learner cell (``fresh``) also has the guard take its snapshot again, so what it imported
+    and set up counts as original."""
     emit(event="start", question=q, id=step.id)
-    code, tag = (trusted(step.code, key, "bind", tuple(step.binds)) if step.role == "setup" and step.binds
+    code, tag = (trusted(step.code, key, "bind", tuple(step.binds), fresh) if step.role == "setup"
                  else (step.code, None))
     r = kernel.run(code, timeout, grace)
     ev = dict(event="step", question=q, id=step.id, status=r["status"], seconds=r["seconds"],
@@ -367,18 +372,29 @@ def _run_test(kernel: Kernel, test: Step, timeout: float, grace: float, emit: Em
     q = test.id
     emit(event="start", question=q, id=q)
     ev: dict = dict(event="step", question=q, id=q, status="ok", seconds=0.0, output_bytes=0, restored=[])
-    a = kernel.run(ARM, 30, grace)
-    restored = None
-    for kind, text in reports.new():
-        if kind == "restored":
-            restored = [n for n in text.split("\t") if n]
-        elif kind == "tamper" and text not in tamper:
-            tamper.append(text)
-    if restored is None and a["status"] not in ("died", "timeout"):
-        tamper.append("stopped the grader from preparing the tests (its guard step did not run)")
-    ev["restored"] = restored or []
+    ev["restored"] = []
+
+    def arm() -> dict:
+        """The guard puts back what learner code changed; before every part of the test."""
+        a = kernel.run(ARM, 30, grace)
+        restored = None
+        for kind, text in reports.new():
+            if kind == "restored":
+                restored = [n for n in text.split("\t") if n]
+            elif kind == "tamper" and text not in tamper:
+                tamper.append(text)
+        if restored is None and a["status"] not in ("died", "timeout"):
+            why = "stopped the grader from preparing the tests (its guard step did not run)"
+            if why not in tamper:
+                tamper.append(why)
+        for n in restored or []:
+            if n not in ev["restored"] and not hidden_seen:  # after hidden code: no learner-chosen names
+                ev["restored"].append(n)
+        return a
+
     hidden_seen = False
     for k, seg in enumerate(test.segments):
+        a = arm()
         if a["status"] in ("died", "timeout"):
             ev.update(status=a["status"], segment=k, hidden=seg.kind == "hidden", ename="")
             break
