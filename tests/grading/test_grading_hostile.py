@@ -188,6 +188,12 @@ def test_code_looking_for_hidden_tests_on_disk_finds_none(hostile_run):
     assert_only(hostile_run, "snoop", {})
 
 
+def test_reading_process_memory_scores_zero(hostile_run):
+    # the kernel's own memory holds the guard's key: opening any /proc/…/mem is reported at once
+    assert_only(hostile_run, "memsnoop", {"test_add": "failed"})
+    assert "opened a process's memory (/proc/…/mem)" in hostile_run.feedback("memsnoop")
+
+
 def test_code_cannot_plant_files_in_the_toolkit(hostile_run):
     if "namespaces" not in hostile_run.proc.stderr:
         pytest.skip("no mount namespace on this machine: the toolkit stays writable (socket-guard fallback)")

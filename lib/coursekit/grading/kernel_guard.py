@@ -26,12 +26,18 @@ From then on the hook is the grader's trusted agent in the kernel:
   at once, before they take effect, on the report pipe; the worker scores the question 0 and says
   why. If the pipe was closed or replaced, the hook stops the kernel instead.
 
+*Learner code* is code compiled, before the arm step, from a source the hook did not verify (the
+answer cells and anything they ``compile``/``exec``), recognised by its filename. gc and trace or
+profile functions count against the learner when its code called them itself (hypothesis, for
+one, uses both for its own ends inside a test); ctypes, process memory, other threads' frames and
+audit hooks count whenever a learner's frame is on the stack. At the end of a test only changes to
+values a learner's code made count, since libraries and the test itself change module state too.
+
 What CPython cannot close is therefore detected, not trusted: see lib/coursekit/grading/README.md.
 """
 
 
 def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901 - one closure on purpose
-    import builtins
     import gc
     import hashlib
     import importlib
@@ -424,7 +430,7 @@ def _install(key_fd, report_fd, modules, sockets, user_ns, shell):  # noqa: C901
                 why = "called C code through ctypes, which can rewrite the interpreter"
             elif event == "open" and args and type(args[0]) in (str, bytes):
                 p = args[0] if type(args[0]) is str else args[0].decode(errors="replace")
-                if p.startswith("/proc/") and (p.endswith("/mem") or "/mem" in p.rsplit("/", 1)[-1]):
+                if p.rstrip("/").rsplit("/", 1)[-1] == "mem":  # /proc/…/mem, or "mem" under a dir_fd
                     why = "opened a process's memory (/proc/…/mem)"
         if why is None:
             return False

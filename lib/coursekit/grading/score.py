@@ -99,8 +99,8 @@ def score_module(learner: str, spec: ModuleSpec, rec: Reconstruction, events: li
     if fatal:
         res.grader_error = fatal
 
-    first: dict[int, dict] = {}  # a cell's result in the first kernel that ran it
-    for e in events:
+    first: dict[int, dict] = {}  # a cell's result in the lowest question's kernel that ran it (deterministic)
+    for e in sorted(events, key=lambda e: e.get("question") if e.get("question") is not None else -1):
         if e["event"] == "step" and e["id"] not in first:
             first[e["id"]] = e
     for c in spec.cells:

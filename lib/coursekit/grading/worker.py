@@ -16,7 +16,6 @@ notebook run ``Job.parallel`` at a time; a watchdog holds the learner's whole pr
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import os
 import re
