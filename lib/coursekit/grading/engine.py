@@ -131,7 +131,8 @@ def build_steps(spec: ModuleSpec, rec: Reconstruction) -> list[Step]:
             if c.grade_id in rec.answers:
                 steps.append(Step(c.index, "answer", rec.answers[c.grade_id], questions=runs.get(c.grade_id, [])))
         elif c.role == "test":
-            steps.append(Step(c.index, "test", segments=[Segment(s.kind, s.code) for s in c.segments]))
+            steps.append(Step(c.index, "test", segments=[Segment(s.kind, s.code) for s in c.segments],
+                              imports=spec.imports_before(c.index)))
     return steps
 
 

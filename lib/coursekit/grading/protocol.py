@@ -28,6 +28,7 @@ class Step:
     binds: list[str] = field(default_factory=list)  #: setup cells: names it binds, guarded from then on
     segments: list[Segment] = field(default_factory=list)  #: test cells: visible and hidden parts, in order
     questions: list[int] | None = None  #: answer cells: the test cells whose kernels run it (None: all later)
+    imports: list[str] | None = None  #: test cells: modules its kernel loads before any learner code
 
 
 @dataclass

@@ -55,8 +55,15 @@ class ModuleSpec:
     @property
     def imports(self) -> list[str]:
         """Modules the instructor's own code imports (guarded against monkeypatching)."""
+        return self.imports_before(None)
+
+    def imports_before(self, test_index: int | None) -> list[str]:
+        """Modules that the setup cells before test cell ``test_index`` and that test cell import
+        (all of the notebook's with None): what its kernel loads before any learner code."""
         names: list[str] = []
         for c in self.cells:
+            if test_index is not None and (c.index > test_index or (c.role == "test" and c.index != test_index)):
+                continue
             if c.role == "setup":
                 codes = [c.source]
             elif c.role == "test":

@@ -275,7 +275,7 @@ class Reports:
         return out
 
 
-def preamble(job: Job, key_fd: int, report_fd: int) -> str:
+def preamble(job: Job, key_fd: int, report_fd: int, modules: list[str] | None = None) -> str:
     src = (Path(__file__).with_name("kernel_guard.py")).read_text()
     return (
         "def __cup_setup(src, key_fd, report_fd, modules, sockets):\n"
@@ -284,7 +284,8 @@ def preamble(job: Job, key_fd: int, report_fd: int) -> str:
         "    exec(compile(src, '<grader>', 'exec'), ns)\n"
         "    ip = get_ipython()\n"
         "    ns['_install'](key_fd, report_fd, modules, sockets, ip.user_ns, ip)\n"
-        f"__cup_setup({src!r}, {key_fd}, {report_fd}, {job.guard_modules!r}, {bool(job.socket_guard)!r})\n"
+        f"__cup_setup({src!r}, {key_fd}, {report_fd}, {modules if modules is not None else job.guard_modules!r}, "
+        f"{bool(job.socket_guard)!r})\n"
         "del __cup_setup\n"
     )
 
@@ -316,7 +317,7 @@ def run_question(job: Job, test: Step, emit: Emitter, kernels: list) -> None:
         kernels.append(kernel)
         reports = Reports(kernel, key)
         try:
-            r = kernel.run(preamble(job, key_r, rep_w), 60, grace)
+            r = kernel.run(preamble(job, key_r, rep_w, test.imports), 60, grace)
             if r["status"] != "ok":
                 emit(event="fatal", question=q, error=f"grader preamble failed: {r.get('ename')}: {r.get('evalue')}")
                 return
