@@ -439,26 +439,27 @@ class Watchdog(threading.Thread):
         self.page = os.sysconf("SC_PAGE_SIZE")
 
     def tree(self) -> dict[int, tuple[int, int, int]]:
-        """pid -> (resident bytes, threads, owning kernel pid or 0), for every process of this worker's
-        session or below it."""
-        procs: dict[int, tuple[int, int]] = {}
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
+        """pid -> (resident bytes, threads, owning kernel pid or 0), for every process below this
+        worker (a child subreaper, so orphans of a double fork come back to it)."""
+        procs: dict[int, tuple[int, int]] = {}  # pid -> (ppid, 0)
+        todo = [self.me]
+        while todo:
+            p = todo.pop()
             try:
-                with open(f"/proc/{name}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                procs[int(name)] = (int(fields[1]), int(fields[3]))  # ppid, session
-            except (OSError, IndexError, ValueError):
+                tasks = os.listdir(f"/proc/{p}/task")
+            except OSError:
                 continue
-        mine = {p for p, (_pp, sid) in procs.items() if sid == self.sid}
-        grew = True
-        while grew:
-            grew = False
-            for p, (pp, _sid) in procs.items():
-                if p not in mine and pp in mine:
-                    mine.add(p)
-                    grew = True
+            for t in tasks:
+                try:
+                    with open(f"/proc/{p}/task/{t}/children") as f:
+                        kids = [int(x) for x in f.read().split()]
+                except (OSError, ValueError):
+                    continue
+                for k in kids:
+                    if k not in procs:
+                        procs[k] = (p, 0)
+                        todo.append(k)
+        mine = set(procs)
         mine.discard(self.me)
         owner = {}
         for p in mine:
@@ -526,6 +527,11 @@ def main() -> int:
         emit(event="fatal", error=f"sandbox setup failed: {type(exc).__name__}: {exc}")
         return 0
     emit(event="sandbox", **info)
+    try:  # PR_SET_CHILD_SUBREAPER: what the kernels start stays below this process
+        ctypes_libc = sandbox._libc()
+        ctypes_libc.prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
     dog = Watchdog(job, emit)
     dog.start()
     try:
