@@ -9,7 +9,12 @@
    a wrong LRU): `coursekit grade --jobs 2` vs `nbgrader autograde` (which grades one
    notebook at a time), wall seconds and their ratio.
 3. The class: N learners x 2 modules (00_orientation, 01_lru) with `coursekit grade
-   --jobs 2`, wall seconds and seconds per notebook.
+   --jobs 2`, wall seconds and seconds per notebook, beside the previous grader (one kernel per
+   notebook, base commit 2c9ae03: its lib/coursekit and course/, `git archive`d into a temporary
+   folder and run through PYTHONPATH) and beside the figure measured before this change (62.7 s on 2 cores).
+   The previous grader's kernels cannot see this checkout's lib/ inside its private root, so the
+   side-by-side pair runs with `--sandbox net` (network namespace only); the default (full)
+   sandbox figure is printed too.
 
 Wall time on a shared machine varies by tens of percent between runs: read the ratios.
 Each run also checks the scores it produced, so a fast wrong grader cannot look good.
@@ -54,10 +59,27 @@ def write(root: Path, learner: str, module_id: str, nb: nbformat.NotebookNode) -
     nbformat.write(nb, target)
 
 
-def coursekit_grade(submitted: Path, out: Path, jobs: int) -> tuple[float, list[dict]]:
+BASE_COMMIT = "2c9ae03"  # the previous grader: one kernel per notebook
+TODAY_SECONDS = 62.7  # section 3 with the previous grader, measured on 2 cores before this change
+
+
+def previous_grader(tmp: Path) -> dict[str, str] | None:
+    """An environment that runs the base commit's coursekit (None if git cannot provide it)."""
+    dest = tmp / "previous"
+    dest.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASE_COMMIT, "lib/coursekit", "course"],
+                             capture_output=True, timeout=120)
+    if archive.returncode != 0:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True, timeout=120)
+    return {**os.environ, "PYTHONPATH": str(dest / "lib")}
+
+
+def coursekit_grade(submitted: Path, out: Path, jobs: int, *extra: str,
+                    env: dict[str, str] | None = None) -> tuple[float, list[dict]]:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "coursekit.cli", "grade", str(submitted), "--out", str(out),
-                           "--jobs", str(jobs)], capture_output=True, text=True, timeout=1800)
+                           "--jobs", str(jobs), *extra], capture_output=True, text=True, timeout=1800, env=env)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"coursekit grade failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -123,18 +145,38 @@ def main() -> int:
             for module_id in MODULES:
                 write(submitted, learner, module_id, notebook(kinds[i % len(kinds)], module_id))
         n = len(learners) * len(MODULES)
+
+        def checked(rows: list[dict]) -> None:
+            by_learner: dict[str, float] = {}
+            for r in rows:
+                if r["status"] != "manual":
+                    by_learner[r["learner"]] = by_learner.get(r["learner"], 0.0) + float(r["score"] or 0)
+            for i, learner in enumerate(learners):  # the grades are right, not just fast
+                kind = kinds[i % len(kinds)]
+                expected = {"solution": 8.0, "untouched": 0.0, "fifo": 4.0}[kind]
+                assert by_learner[learner] == expected, (learner, kind, by_learner[learner])
+
         seconds, rows = coursekit_grade(submitted, tmp / "class-out", jobs=args.jobs)
-        by_learner: dict[str, float] = {}
-        for r in rows:
-            if r["status"] != "manual":
-                by_learner[r["learner"]] = by_learner.get(r["learner"], 0.0) + float(r["score"] or 0)
-        for i, learner in enumerate(learners):  # the grades are right, not just fast
-            kind = kinds[i % len(kinds)]
-            expected = {"solution": 8.0, "untouched": 0.0, "fifo": 4.0}[kind]
-            assert by_learner[learner] == expected, (learner, kind, by_learner[learner])
-        print(f"\n3. {args.learners} learners x {len(MODULES)} modules = {n} notebooks, "
-              f"coursekit grade --jobs {args.jobs}: {seconds:.1f} s wall ({seconds / n:.2f} s per notebook)")
-        print("  scores checked: every learner's autograded total is what its answers deserve")
+        checked(rows)
+        net_new, rows = coursekit_grade(submitted, tmp / "class-out-net", args.jobs, "--sandbox", "net")
+        checked(rows)
+        env = previous_grader(tmp)
+        net_old = None
+        if env is not None:
+            net_old, rows = coursekit_grade(submitted, tmp / "class-out-old", args.jobs, "--sandbox", "net", env=env)
+            checked(rows)
+        print(f"\n3. {args.learners} learners x {len(MODULES)} modules = {n} notebooks, --jobs {args.jobs}, wall seconds")
+        print(f"  before this change (measured earlier, 2 cores)     {TODAY_SECONDS:7.1f} s   1.00x")
+        if net_old is not None:
+            print(f"  previous grader {BASE_COMMIT}, --sandbox net (baseline) {net_old:7.1f} s   1.00x   "
+                  f"({net_old / n:.2f} s per notebook)")
+            print(f"  coursekit grade, --sandbox net                     {net_new:7.1f} s   {net_new / net_old:4.2f}x")
+        else:
+            print(f"  (git archive {BASE_COMMIT} failed: previous grader not measured)")
+            print(f"  coursekit grade, --sandbox net                     {net_new:7.1f} s")
+        print(f"  coursekit grade, default sandbox                   {seconds:7.1f} s   "
+              f"{seconds / TODAY_SECONDS:4.2f}x of {TODAY_SECONDS} s   ({seconds / n:.2f} s per notebook)")
+        print("  scores checked: every learner's autograded total is what its answers deserve, in every run")
     return 0
 
 

@@ -74,7 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--notebook-timeout", metavar="S", type=_positive, default=300.0,
                    help="seconds per notebook before its processes are killed (default: %(default)g)")
     g.add_argument("--memory-mb", metavar="MB", type=int, default=4096,
-                   help="address-space limit of each kernel (default: %(default)s; 0 = none)")
+                   help="memory for one learner's whole process tree, and the address-space limit of each "
+                        "process (default: %(default)s; 0 = none)")
+    g.add_argument("--max-processes", metavar="N", type=int, default=256,
+                   help="processes and threads for one learner's whole process tree (default: %(default)s)")
+    g.add_argument("--question-jobs", metavar="N", type=int, default=2,
+                   help="questions of one notebook graded at once, each in a fresh kernel (default: %(default)s)")
     g.add_argument("--source", metavar="DIR",
                    help="folder of instructor notebooks (default: built from course/ by coursekit.build)")
     g.add_argument("--sandbox", choices=["auto", "full", "net", "none"], default="auto",
@@ -104,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     opts = Options(source=args.source, modules=args.modules, learner=args.learner, jobs=args.jobs,
                    cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                   memory_mb=args.memory_mb, sandbox=args.sandbox, fail_under=args.fail_under)
+                   memory_mb=args.memory_mb, max_processes=args.max_processes,
+                   question_jobs=max(1, args.question_jobs), sandbox=args.sandbox, fail_under=args.fail_under)
     try:
         return grade(args.submissions, args.out, opts).exit_code
     except GradingError as exc:

@@ -29,30 +29,17 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float, Unicode
 
-from coursekit.hidden_topics import cell_lines, topic_at
+from coursekit.hidden_topics import BEGIN_HIDDEN, END_HIDDEN, cell_lines, hidden_line_numbers, topic_at
 
 __all__ = ["ExecuteWithDeadline", "StripHiddenTestTracebacks", "hidden_line_numbers"]
-
-
-def hidden_line_numbers(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> set[int]:
-    """1-based line numbers of `source` inside (and including) the hidden-test markers."""
-    hidden: set[int] = set()
-    inside = False
-    for number, line in enumerate(source.split("\n"), start=1):
-        if begin in line:
-            inside = True
-        if inside:
-            hidden.add(number)
-        if end in line:
-            inside = False
-    return hidden
 
 
 class StripHiddenTestTracebacks(NbGraderPreprocessor):
     """Replace error outputs of hidden-test cells with a message that reveals no hidden source."""
 
-    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
-    end_test_delimeter = Unicode("END HIDDEN TESTS").tag(config=True)
+    begin_test_delimeter = Unicode(BEGIN_HIDDEN, help="Marker line that opens hidden tests (as nbgrader's "
+                                   "ClearHiddenTests).").tag(config=True)
+    end_test_delimeter = Unicode(END_HIDDEN, help="Marker line that closes hidden tests.").tag(config=True)
 
     hidden_message = Unicode(
         "{ename} raised inside a hidden test.{about} The hidden tests are not shown; "

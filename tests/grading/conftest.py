@@ -41,16 +41,19 @@ def _class_folder(base: Path) -> tuple[Path, Server]:
     return root, server
 
 
+MEMORY = ("--memory-mb", "1000")  # low enough for the "hog" learner's tree to cross it
+
+
 def _grade_class(base: Path) -> GradingRun:
     """Every hostile learner of the fixture course in one folder, graded twice."""
     root, server = _class_folder(base)
     fc.PROBE.unlink(missing_ok=True)  # a planted file left by an earlier, unsandboxed run
     try:
-        run = grade_folder(root, base / "grades1")
+        run = grade_folder(root, base / "grades1", *MEMORY)
         run.accepted = [list(a) for a in server.accepted]
         run.probe_planted = fc.PROBE.exists()
         fc.PROBE.unlink(missing_ok=True)
-        run.rerun = grade_folder(root, base / "grades2")
+        run.rerun = grade_folder(root, base / "grades2", *MEMORY)
         run.probe_planted |= fc.PROBE.exists()
     finally:
         server.close()

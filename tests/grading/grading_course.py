@@ -54,10 +54,23 @@ def basics() -> nbformat.NotebookNode:
         _cell("markdown", "# Basics\nA fixture module for the grading tests."),
         _cell("setup", '''
             import math
+            import random
+
+            def _tolerance():
+                """Test helper: the relative tolerance of `close` (private: the guard keeps it too)."""
+                return 1e-9
 
             def close(got, expected):
                 """Test helper: floats equal to about 1e-9."""
-                return math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12)
+                return math.isclose(got, expected, rel_tol=_tolerance(), abs_tol=1e-12)
+
+            class Report:
+                """Test helper, like coursekit's CheckReport: true when the check passed."""
+                def __init__(self, ok):
+                    self.ok = ok
+
+                def __bool__(self):
+                    return bool(self.ok)
             ''', "setup"),
         _cell("markdown", "## Q1\nWrite `add(a, b)`."),
         _cell("answer", '''
@@ -71,6 +84,8 @@ def basics() -> nbformat.NotebookNode:
             ### BEGIN HIDDEN TESTS
             assert add(-7, 7) == 0  # hidden-line-add-7q
             assert add(2.5, 0.5) == 3.0
+            import unittest.util
+            assert unittest.util.safe_repr(add(20, 22)) == "42"
             ### END HIDDEN TESTS
             ''', "test_add", 2),
         _cell("markdown", "## Q2\nWrite `mean(xs)`, exact even for large and small values together."),
@@ -84,7 +99,7 @@ def basics() -> nbformat.NotebookNode:
             assert close(mean([1, 2, 3]), 2.0), "mean([1, 2, 3]) should be 2.0"
             ### BEGIN HIDDEN TESTS
             assert close(mean([0.1] * 10), 0.1)  # hidden-line-mean-3k
-            assert close(mean([1e16, 1.0, -1e16]), 1 / 3)
+            assert Report(close(mean([1e16, 1.0, -1e16]), 1 / 3))
             ### END HIDDEN TESTS
             ''', "test_mean", 3),
         _cell("markdown", "## Q3\nA timer fires every 3 ticks: how often does it fire in `steps` ticks?"),
@@ -103,6 +118,8 @@ def basics() -> nbformat.NotebookNode:
             ### BEGIN HIDDEN TESTS
             assert simulate(10) == 4  # hidden-line-sim-9z
             assert simulate(0) == 0
+            random.seed(11)
+            assert simulate(random.choice([10, 11])) == 4
             ### END HIDDEN TESTS
             ''', "test_simulate", 2),
         _cell("markdown", "## Reflection\nDescribe your work-in-progress PR."),
@@ -275,26 +292,6 @@ def hostile_learners(net_port: int, secret_paths: list[str]) -> dict[str, dict[s
                     for f in files:
                         _look(os.path.join(root, f))
 
-            for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
-                try:                                    # and the memory of every process it can see
-                    with open(f"/proc/{{pid}}/maps") as maps, open(f"/proc/{{pid}}/mem", "rb") as mem:
-                        for line in maps:
-                            addr, perms = line.split()[:2]
-                            lo, hi = (int(x, 16) for x in addr.split("-"))
-                            if "r" not in perms or hi - lo > 256 << 20 or "[v" in line:
-                                continue
-                            try:
-                                mem.seek(lo)
-                                chunk = mem.read(hi - lo)
-                            except (OSError, ValueError, OverflowError):
-                                continue
-                            SCANNED += 1
-                            if any(m.encode() in chunk for m in MARKERS):
-                                FOUND.append(f"/proc/{{pid}}/mem")
-                                break
-                except OSError:
-                    pass
-
             def add(a, b):
                 if FOUND:
                     raise RuntimeError(f"found hidden tests in {{FOUND}}")
@@ -328,6 +325,7 @@ def hostile_learners(net_port: int, secret_paths: list[str]) -> dict[str, dict[s
                 assert WROTE != "yes", "the toolkit was writable"
                 return a + b
             ''')}
+    learners.update(trick_learners())
     # Deleted, duplicated and edited locked and test cells.
     nb = solved(add="def add(a, b):\n    return a - b")
     nb.cells[cell_index(nb, "test_add")].source = "assert True  # edited: always passes"
@@ -340,6 +338,143 @@ def hostile_learners(net_port: int, secret_paths: list[str]) -> dict[str, dict[s
     learners["cells"] = {"00_basics": nb}
     learners["malformed"] = {"00_basics": json.dumps(nbformat.v4.new_notebook())[:-20]}
     return learners
+
+
+# An inexact mean: sum() loses 1.0 beside 1e16, so the hidden tests fail it. Each trick learner
+# pairs it with one way of forging the verdict; none of them may earn the question's points.
+WRONG_MEAN = "def mean(xs):\n    return sum(xs) / len(xs)\n"
+
+TRICKS: dict[str, str] = {
+    # 1. an AST transformer that turns every assert and raise into `pass`
+    "ast": WRONG_MEAN + '''
+import ast
+class _Neuter(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+    def visit_Raise(self, node):
+        return ast.Pass()
+get_ipython().ast_transformers.append(_Neuter())
+''',
+    # 2. the kernel's do_execute replaced: every later cell "succeeds" without running
+    "kernel": WRONG_MEAN + '''
+_k = get_ipython().kernel
+async def _fake_execute(code, silent, *args, **kwargs):
+    return {"status": "ok", "execution_count": 1, "payload": [], "user_expressions": {}}
+_k.do_execute = _fake_execute
+type(_k).do_execute = _fake_execute
+''',
+    # 3. switching off the grader's restore step, wherever it lives
+    "restorer": WRONG_MEAN + '''
+import gc, sys
+for _m in list(sys.modules.values()):
+    if hasattr(_m, "guard"):
+        _m.guard.restore = lambda: []
+for _o in gc.get_objects():
+    if callable(_o) and getattr(_o, "__name__", "") in ("restore", "hook", "handle"):
+        try:
+            _o.__code__ = (lambda *a, **k: []).__code__
+        except (AttributeError, TypeError, ValueError):
+            pass
+''',
+    # 5. class attributes of the test's own types, and the seed pinned
+    "classattr": WRONG_MEAN + '''
+import random
+Report.__bool__ = lambda self: True
+random.seed = lambda *a, **k: None
+''',
+    # 6. the code object of a private helper swapped: every tolerance becomes 100%
+    "codeswap": WRONG_MEAN + '''
+_tolerance.__code__ = (lambda: 1.0).__code__
+''',
+    # 7. a background thread that re-plants a fake every half millisecond
+    "thread": WRONG_MEAN + '''
+import math, threading, time
+def _replant():
+    while True:
+        math.isclose = lambda *a, **k: True
+        globals()["close"] = lambda *a, **k: True
+        time.sleep(0.0005)
+threading.Thread(target=_replant, daemon=True).start()
+''',
+    # 8. a trace function, never reset, that jumps over every failing assert
+    "tracer": WRONG_MEAN + '''
+import sys
+def _skip(frame, event, arg):
+    if event == "exception" and arg[0] is AssertionError:
+        return None
+    return _skip
+sys.settrace(_skip)
+''',
+    # leaks: capture the hidden tests (pre_run_cell hook, linecache, the caller's frame) and raise them
+    "leaker": '''
+import linecache, sys
+_SEEN = []
+get_ipython().events.register("pre_run_cell", lambda info: _SEEN.append(info.raw_cell))
+def mean(xs):
+    caller = sys._getframe(1)
+    text = "".join(linecache.getlines(caller.f_code.co_filename))
+    _SEEN.append(text)
+    if "hidden-line" in text or any("hidden-line" in s for s in _SEEN):
+        raise RuntimeError("\\n".join(_SEEN))
+    return sum(xs) / len(xs)
+''',
+}
+
+
+def trick_learners() -> dict[str, dict[str, object]]:
+    """One learner per class of trick, each on question `mean`; every other answer is right."""
+    out: dict[str, dict[str, object]] = {name: {"00_basics": solved(mean=code)} for name, code in TRICKS.items()}
+    # 4. a submodule of a test dependency patched (the hidden test of `add` uses unittest.util)
+    out["submodule"] = {"00_basics": solved(add='''
+import unittest.util
+def add(a, b):
+    return 3 if (a, b) == (1, 2) else 0
+unittest.util.safe_repr = lambda obj, short=False: "42"
+''')}
+    # reading the memory of every process it can see, its own kernel's included (where the key is)
+    out["memsnoop"] = {"00_basics": solved(add='''
+import os
+FOUND = []
+for pid in [p for p in os.listdir("/proc") if p.isdigit()] + ["self"]:
+    try:
+        with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb") as mem:
+            for line in maps:
+                addr, perms = line.split()[:2]
+                lo, hi = (int(x, 16) for x in addr.split("-"))
+                if "r" in perms and hi - lo < 64 << 20:
+                    try:
+                        mem.seek(lo)
+                        if b"BEGIN " + b"HIDDEN" in mem.read(hi - lo):
+                            FOUND.append(pid)
+                    except (OSError, ValueError, OverflowError):
+                        pass
+    except OSError:
+        pass
+
+def add(a, b):
+    return a + b
+''')}
+    # a cell that ignores interrupts: stopped at the cell timeout, reported as a timeout
+    out["stubborn"] = {"00_basics": solved(mean='''
+import time
+while True:
+    try:
+        time.sleep(1)
+    except BaseException:
+        pass
+''')}
+    # the process tree over the memory cap although each process is under it
+    out["hog"] = {"00_basics": solved(add='''
+import subprocess, sys
+_held = b"k" * (120 << 20)
+_children = [subprocess.Popen([sys.executable, "-c",
+                               "import time; b = b'c' * (330 << 20); time.sleep(120)"]) for _ in range(3)]
+import time
+time.sleep(8)
+def add(a, b):
+    return a + b
+''')}
+    return out
 
 
 def write_submissions(root: Path, learners: dict[str, dict[str, object]]) -> Path:

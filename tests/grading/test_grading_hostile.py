@@ -49,8 +49,17 @@ def test_syntax_error(hostile_run):
 
 
 def test_infinite_loop_is_interrupted_at_the_cell_timeout(hostile_run):
-    assert_only(hostile_run, "loop", {"test_mean": "error"})
-    assert "Your answer cell `mean` was still running after 10 s" in hostile_run.feedback("loop")
+    assert_only(hostile_run, "loop", {"test_mean": "timeout"})
+    fb = hostile_run.feedback("loop")
+    assert "Your answer cell `mean` ran past 10 s and was stopped" in fb
+    assert "This test was not run" not in fb and "NameError" not in fb
+
+
+def test_cell_that_ignores_interrupts_is_a_timeout_not_an_error(hostile_run):
+    assert_only(hostile_run, "stubborn", {"test_mean": "timeout"})
+    fb = hostile_run.feedback("stubborn")
+    assert "Your cell `mean` ran past 10 s and was stopped" in fb
+    assert "This test was not run" not in fb
 
 
 def test_simulation_that_never_finishes_and_ignores_interrupts(hostile_run):
@@ -82,11 +91,80 @@ def test_monkeypatched_helpers_are_restored(hostile_run):
     fb = hostile_run.feedback("monkey")
     assert "restored what your code had replaced" in fb
     assert "`close`" in fb and "`math.isclose`" in fb
+    assert "Tests always use the original helpers" not in fb
 
 
 def test_hooked_run_cell_cannot_swallow_test_failures(hostile_run):
     assert_only(hostile_run, "hooker", {"test_add": "failed"})
-    assert "get_ipython().run_cell" in hostile_run.feedback("hooker")
+    fb = hostile_run.feedback("hooker")
+    assert "`get_ipython().run_cell`" in fb and "The test ran with the originals" in fb
+
+
+# -- issue 10: one learner per class of trick, each on question `mean` (or `add`) ----------------
+# Each scores 0 on that question only (assert_only), the feedback says why in plain words, and the
+# shared leak test below covers every one of them.
+
+def test_ast_transformer_is_removed_before_the_tests(hostile_run):
+    assert_only(hostile_run, "ast", {"test_mean": "failed"})
+    fb = hostile_run.feedback("ast")
+    assert "restored what your code had replaced" in fb and "ast transformers" in fb
+    assert "fails a hidden test" in fb
+
+
+def test_replaced_kernel_execute_cannot_fake_a_pass(hostile_run):
+    assert_only(hostile_run, "kernel", {"test_mean": "failed"})
+    assert "stopped the grader from preparing the tests" in hostile_run.feedback("kernel")
+
+
+def test_grader_restore_step_cannot_be_switched_off(hostile_run):
+    # the guard is in no module and no namespace: finding it takes gc, which the audit hook reports
+    assert_only(hostile_run, "restorer", {"test_mean": "failed"})
+    fb = hostile_run.feedback("restorer")
+    assert "No points" in fb and "looked through the interpreter's objects (gc.get_objects)" in fb
+
+
+def test_patched_submodule_of_a_test_dependency_is_restored(hostile_run):
+    assert_only(hostile_run, "submodule", {"test_add": "failed"})
+    assert "`unittest.util.safe_repr`" in hostile_run.feedback("submodule")
+
+
+def test_patched_class_attributes_and_pinned_seed_are_restored(hostile_run):
+    assert_only(hostile_run, "classattr", {"test_mean": "failed"})
+    fb = hostile_run.feedback("classattr")
+    assert "Report.__bool__" in fb and "`random.seed`" in fb
+
+
+def test_swapped_code_object_of_a_private_helper_is_put_back(hostile_run):
+    assert_only(hostile_run, "codeswap", {"test_mean": "failed"})
+    fb = hostile_run.feedback("codeswap")
+    assert "_tolerance" in fb and "The test ran with the originals" in fb
+
+
+def test_background_thread_replanting_fakes_scores_zero(hostile_run):
+    assert_only(hostile_run, "thread", {"test_mean": "failed"})
+    fb = hostile_run.feedback("thread")
+    assert "No points" in fb and "background thread" in fb
+
+
+def test_trace_function_scores_zero(hostile_run):
+    assert_only(hostile_run, "tracer", {"test_mean": "failed"})
+    assert "installed a trace function (sys.settrace)" in hostile_run.feedback("tracer")
+
+
+def test_code_that_captures_hidden_tests_cannot_show_them(hostile_run):
+    # a pre_run_cell hook, linecache and the caller's frame all see the hidden test; the answer
+    # raises what it saw, but after hidden code arrived nothing learner-made leaves the kernel
+    assert_only(hostile_run, "leaker", {"test_mean": "error"})
+    fb = hostile_run.feedback("leaker")
+    assert "fails a hidden test (RuntimeError)" in fb
+    assert "hidden-line" not in fb and "coursekit.done" not in fb
+
+
+def test_memory_cap_holds_for_the_whole_process_tree(hostile_run):
+    # a kernel of 120 MB and three children of 330 MB: each under the cap, together over it
+    assert_only(hostile_run, "hog", {"test_add": "error"})
+    assert "over the grader's limit for one learner" in hostile_run.feedback("hog")
+    assert re.search(r"limits per learner: \d+ MB of memory and \d+ processes", hostile_run.proc.stderr)
 
 
 def test_megabytes_of_output(hostile_run):
@@ -108,6 +186,12 @@ def test_code_looking_for_hidden_tests_on_disk_finds_none(hostile_run):
     # the learner's add() raises if its walk (cwd, every parent, the course's source folders,
     # wherever this checkout lives) found hidden-test text, and returns None if it scanned nothing
     assert_only(hostile_run, "snoop", {})
+
+
+def test_reading_process_memory_scores_zero(hostile_run):
+    # the kernel's own memory holds the guard's key: opening any /proc/…/mem is reported at once
+    assert_only(hostile_run, "memsnoop", {"test_add": "failed"})
+    assert "opened a process's memory (/proc/…/mem)" in hostile_run.feedback("memsnoop")
 
 
 def test_code_cannot_plant_files_in_the_toolkit(hostile_run):
@@ -149,7 +233,8 @@ def test_feedback_leaks_no_hidden_tests_or_solutions(hostile_run):
     for where, text in texts.items():
         for needle in ["HIDDEN TESTS", "BEGIN SOLUTION", "hidden-line-", "sol-line-",
                        *fc.HIDDEN_LINES, *fc.SOLUTION_LINES,
-                       "add(-7, 7)", "mean([0.1] * 10)", "simulate(10)", "double(-4)"]:
+                       "add(-7, 7)", "mean([0.1] * 10)", "simulate(10)", "double(-4)",
+                       "safe_repr(add(20, 22))", "random.choice([10, 11])", "coursekit.done"]:
             assert needle not in text, f"{needle!r} leaked into {where}"
 
 

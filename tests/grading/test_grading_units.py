@@ -35,7 +35,7 @@ def test_roles_and_points(specs):
         ("test_add", "test", 2), ("test_mean", "test", 3), ("test_simulate", "test", 2), ("reflection", "manual", 2)]
     assert spec.by_id("test_mean").answers == ["mean"]
     assert "math" in spec.imports
-    assert spec.by_id("setup").binds == ["math", "close"]
+    assert spec.by_id("setup").binds == ["math", "random", "_tolerance", "close", "Report"]
 
 
 def test_split_hidden_keeps_visible_and_hidden_apart():
@@ -112,3 +112,52 @@ def test_a_list_answer_gets_rubric_questions_per_reply():
     # capped as in the notebook: four questions, then how many more wait
     assert len(asks) == 5 and asks[-1].endswith("more once these are addressed)"), asks
     assert rubric_questions("03_hol_blocking", "roleplay_replies", f"roleplay_replies = [{good!r}]") == []
+
+
+def test_job_and_events_cross_the_pipe_as_typed_json(specs, tmp_path):
+    from coursekit.grading.engine import build_steps
+    from coursekit.grading.protocol import Event, Job
+
+    spec = specs["00_basics"]
+    rec = reconstruct(spec, _write(tmp_path, fc.solution_nb("00_basics")))
+    job = Job(steps=build_steps(spec, rec), guard_modules=spec.imports, sandbox={"level": "none"})
+    again = Job.from_json(job.to_json())
+    assert again == job
+    assert [s.role for s in again.steps if s.role == "test"] == ["test"] * 3
+    ev = Event(event="step", question=4, id=4, status="ok", restored=["close"])
+    assert Event.from_json(ev.to_json()) == ev
+    assert "evalue" not in ev.to_json()  # unset fields do not travel
+    assert Event.from_json("not json") is None and Event.from_json('{"no": "event"}') is None
+
+
+def test_a_question_kernel_runs_only_the_answers_it_reads(specs, tmp_path):
+    # test_simulate reads `simulate` only: the `mean` cell (and any trick in it) never runs in its kernel
+    from coursekit.grading.engine import question_cells
+
+    spec = specs["00_basics"]
+    rec = reconstruct(spec, _write(tmp_path, fc.solved(simulate="def simulate(steps):\n    return mean([steps])")))
+    runs = question_cells(spec, rec)
+    test = {c.grade_id: c.index for c in spec.cells if c.role == "test"}
+    assert runs["mean"] == [test["test_mean"], test["test_simulate"]]  # simulate() calls mean()
+    assert runs["add"] == [test["test_add"]]
+    rec = reconstruct(spec, _write(tmp_path, fc.solved()))
+    assert question_cells(spec, rec)["mean"] == [test["test_mean"]]
+
+
+def test_one_parser_per_marker_kind():
+    from coursekit import hidden_topics, nbgrader_ext
+    from coursekit.grading import feedback, source
+
+    assert nbgrader_ext.hidden_line_numbers is hidden_topics.hidden_line_numbers
+    assert feedback.strip_solution_markers is hidden_topics.strip_solution_markers
+    assert source.split_hidden_regions is hidden_topics.split_hidden_regions
+    cell = "x = 1\n### BEGIN HIDDEN TESTS\n# about: edge cases\nassert f(0)\n### END HIDDEN TESTS\nassert g()"
+    assert hidden_topics.split_hidden_regions(cell) == [
+        ("visible", "x = 1"), ("hidden", "# about: edge cases\nassert f(0)"), ("visible", "assert g()")]
+    assert hidden_topics.topic_at(cell, 4) == "edge cases" and hidden_topics.topic_at(cell, 1) is None
+
+
+def _write(tmp_path, nb):
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    return path

@@ -2,7 +2,9 @@
 
 Modules, one job each: ``discover`` (find submissions), ``source`` (instructor
 notebooks → roles), ``reconstruct`` (take only the learner's answer cells),
-``worker`` + ``kernel_guard`` + ``sandbox`` (execute in isolation), ``score``,
+``worker`` + ``kernel_guard`` + ``sandbox`` (execute in isolation: a fresh kernel per question,
+its test last, an audit-hook guard inside it), ``protocol`` (the typed Job, Step and Event that
+cross the pipe to the worker), ``score``,
 ``report`` (grades.csv, summary.json), ``feedback`` (HTML), ``engine`` (the
 pipeline, in parallel).
 

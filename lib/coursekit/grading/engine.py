@@ -1,7 +1,7 @@
 """Grade a folder of submissions: discover → reconstruct → execute (in parallel) → score → report."""
 from __future__ import annotations
 
-import json
+import ast
 import os
 import signal
 import subprocess
@@ -16,6 +16,7 @@ from . import sandbox
 from .discover import Submission, discover
 from .errors import GradingError
 from .feedback import write_feedback
+from .protocol import Event, Job, Segment, Step
 from .reconstruct import Reconstruction, reconstruct
 from .report import write_reports
 from .score import ModuleResult, score_module
@@ -24,16 +25,34 @@ from .source import ModuleSpec, load_sources, module_names
 
 @dataclass
 class Options:
+    """How ``grade`` runs; each field is also a ``coursekit grade`` option (``--cell-timeout`` …)."""
+
     source: str | None = None
+    """Folder of instructor notebooks to grade against (``<module>.ipynb``, ``<module>/<module>.ipynb``
+    or jupytext ``<module>.py``); default: the notebooks built from ``course/``."""
     modules: list[str] | None = None
+    """Grade only these module ids (default: every module found in the submissions)."""
     learner: str | None = None
+    """The learner's name when grading one repository (default: ``$GITHUB_ACTOR`` or the folder name)."""
     jobs: int | None = None
+    """Notebooks graded at the same time (default: the number of CPUs)."""
     cell_timeout: float = 60.0
+    """Seconds one cell may run; then it is interrupted, and stopped ``interrupt_grace`` later."""
     notebook_timeout: float = 300.0
+    """Seconds for one learner's whole notebook (every question's kernel together)."""
     interrupt_grace: float = 5.0
+    """Seconds an interrupted cell gets to stop before its kernel is killed."""
     memory_mb: int = 4096
-    sandbox: str = "auto"  # auto | full | net | none
+    """Memory for one learner's whole process tree (all their kernels and what those started)."""
+    max_processes: int = 256
+    """Processes and threads for one learner's whole process tree."""
+    question_jobs: int = 2
+    """Question kernels of one notebook run at the same time (each question has a fresh kernel)."""
+    sandbox: str = "auto"
+    """Isolation: ``auto`` (strongest available), ``full`` (user/net/pid/mount namespaces), ``net``
+    (network namespace only) or ``none`` (in-kernel socket guard); ``full``/``net`` fail if unavailable."""
     fail_under: float | None = None
+    """Exit with status 1 when a learner's autograded total is under this percentage."""
 
 
 @dataclass
@@ -43,17 +62,77 @@ class Outcome:
     summary: dict
 
 
-def build_steps(spec: ModuleSpec, rec: Reconstruction) -> list[dict]:
+def _names(code: str) -> tuple[set[str], set[str]] | None:
+    """(names the code binds at top level, names it reads anywhere), or None if it does not parse."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    bound: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        else:
+            bound |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    read |= {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+    return bound, read
+
+
+def question_cells(spec: ModuleSpec, rec: Reconstruction) -> dict[str, list[int]]:
+    """Answer grade_id -> the test cells whose kernels run it.
+
+    A question's kernel runs its own answer cells and, of earlier answers, only those that bind a
+    name its test, its setup cells or its other answers read: one question's answer (or trick)
+    cannot cost another question's points unless that question builds on it."""
+    runs: dict[str, list[int]] = {}
+    answers = [c for c in spec.cells if c.role in ("answer", "manual") and c.cell_type == "code"
+               and c.grade_id in rec.answers]
+    for t in [c for c in spec.cells if c.role == "test"]:
+        need = set(t.answers)
+        reads: set[str] = set()
+        provided: set[str] = set()  # what the notebook's own cells bind is no reason to run an answer
+        for c in spec.cells:
+            if c.role == "setup" and c.index < t.index:
+                provided |= set(c.binds)
+        for code in [s.code for s in t.segments] + [c.source for c in spec.cells if c.role == "setup"
+                                                    and c.index < t.index]:
+            got = _names(code)
+            reads |= got[1] if got else set()
+        grew = True
+        while grew:
+            grew = False
+            for a in answers:
+                if a.index > t.index:
+                    continue
+                info = _names(rec.answers[a.grade_id]) or _names(a.source)
+                if a.grade_id in need:
+                    new = info[1] - reads if info else set()
+                    if new:
+                        reads |= new
+                        grew = True
+                elif info is None or info[0] & (reads - provided):
+                    need.add(a.grade_id)
+                    grew = True
+        for g in need:
+            runs.setdefault(g, []).append(t.index)
+    return runs
+
+
+def build_steps(spec: ModuleSpec, rec: Reconstruction) -> list[Step]:
     steps = []
+    runs = question_cells(spec, rec)
     for c in spec.cells:
         if c.role == "setup":
-            steps.append({"id": c.index, "role": "setup", "code": c.source, "binds": c.binds})
+            steps.append(Step(c.index, "setup", c.source, binds=list(c.binds)))
         elif c.role in ("answer", "manual") and c.cell_type == "code":
             if c.grade_id in rec.answers:
-                steps.append({"id": c.index, "role": "answer", "code": rec.answers[c.grade_id]})
+                steps.append(Step(c.index, "answer", rec.answers[c.grade_id], questions=runs.get(c.grade_id, [])))
         elif c.role == "test":
-            steps.append({"id": c.index, "role": "test",
-                          "segments": [{"kind": s.kind, "code": s.code} for s in c.segments]})
+            steps.append(Step(c.index, "test", segments=[Segment(s.kind, s.code) for s in c.segments],
+                              imports=spec.imports_before(c.index)))
     return steps
 
 
@@ -64,28 +143,21 @@ def _exposed_paths() -> list[str]:
     return [sys.prefix, sys.base_prefix, str(toolkit)]
 
 
-def run_worker(job: dict, level: str, wall: float) -> tuple[list[dict], bool, str]:
+def run_worker(job: Job, level: str, wall: float) -> tuple[list[Event], bool, str]:
     """Run one job in its own process group; returns (events, timed_out, stderr)."""
     cmd = [*sandbox.prefix(level), sys.executable, "-m", "coursekit.grading.worker"]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, cwd="/", text=True)
     timed_out = False
     try:
-        out, err = proc.communicate(json.dumps(job), timeout=wall)
+        out, err = proc.communicate(job.to_json(), timeout=wall)
     except subprocess.TimeoutExpired:
         timed_out = True
         _killpg(proc.pid)
         out, err = proc.communicate()
     finally:
         _killpg(proc.pid)  # whatever the learner's code left behind in the group
-    events = []
-    for line in out.splitlines():
-        try:
-            ev = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(ev, dict):
-            events.append(ev)
+    events = [ev for ev in map(Event.from_json, out.splitlines()) if ev is not None]
     return events, timed_out, err[-2000:]
 
 
@@ -111,21 +183,24 @@ def grade(submissions: str | Path, out: str | Path, opts: Options | None = None,
     print(f"grading {len(subs)} notebook(s) with {jobs} job(s); isolation: "
           f"{ {'full': 'user/net/pid/mount namespaces, private root', 'net': 'network namespace', 'none': 'socket guard only'}[level] }",
           file=log, flush=True)
+    print(f"limits per learner: {opts.memory_mb} MB of memory and {opts.max_processes} processes for the whole "
+          f"process tree, by {sandbox.limits_mechanism(level)}; one fresh kernel per question, "
+          f"{opts.question_jobs} at a time", file=log, flush=True)
 
     def one(sub: Submission) -> ModuleResult:
         t0 = time.monotonic()
         spec = specs[sub.module]
         rec = reconstruct(spec, sub.path)
-        events: list[dict] = []
+        events: list[Event] = []
         timed_out, err = False, ""
         if rec.unreadable is None:
-            job = {"steps": build_steps(spec, rec), "guard_modules": spec.imports,
-                   "cell_timeout": opts.cell_timeout, "interrupt_grace": opts.interrupt_grace,
-                   "memory_mb": opts.memory_mb, "file_mb": 512, "socket_guard": level == "none",
-                   "sandbox": {"level": level, "expose": _exposed_paths()}}
+            job = Job(steps=build_steps(spec, rec), guard_modules=spec.imports, cell_timeout=opts.cell_timeout,
+                      interrupt_grace=opts.interrupt_grace, memory_mb=opts.memory_mb,
+                      max_processes=opts.max_processes, parallel=opts.question_jobs,
+                      socket_guard=level == "none", sandbox={"level": level, "expose": _exposed_paths()})
             events, timed_out, err = run_worker(job, level, opts.notebook_timeout)
         res = score_module(sub.learner, spec, rec, events, opts.cell_timeout, opts.notebook_timeout, timed_out)
-        if rec.unreadable is None and not any(e.get("event") in ("ready", "fatal") for e in events) \
+        if rec.unreadable is None and not any(e.event in ("ready", "fatal") for e in events) \
                 and not timed_out:
             res.grader_error = f"the grading worker failed: {err.strip().splitlines()[-1] if err.strip() else 'no output'}"
             for q in res.questions:

@@ -11,6 +11,7 @@ import html
 import re
 from pathlib import Path
 
+from ..hidden_topics import strip_solution_markers
 from .score import ModuleResult, Question
 
 ICONS = {"passed": "✔", "failed": "✘", "error": "✘", "timeout": "⏱", "not attempted": "○",
@@ -36,11 +37,6 @@ def inline(text: str) -> str:
     return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", html.escape(text))
 
 
-def _strip_markers(text: str) -> str:
-    return "\n".join(line for line in text.splitlines()
-                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-
-
 def reflective_texts(answer: str | None) -> list[str] | None:
     """The strings a reflective answer cell assigns — one, or a list of them (parsed, never executed).
 
@@ -63,7 +59,7 @@ def reflective_texts(answer: str | None) -> list[str] | None:
         elif isinstance(value, (ast.List, ast.Tuple)) and value.elts and all(
                 isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
             texts += [e.value for e in value.elts]
-    return [_strip_markers(t) for t in texts] if texts else None
+    return [strip_solution_markers(t) for t in texts] if texts else None
 
 
 def rubric_questions(module: str, question: str, answer: str | None) -> list[str]:
@@ -124,7 +120,9 @@ def render(r: ModuleResult) -> str:
         body.append("</ul></div>")
     body += [_question_html(r.module, q) for q in r.questions]
     body.append('<p class="sub">The grader rebuilds your notebook from the course source and takes only your '
-                "answer cells; test cells always run as published, followed by hidden tests.</p>")
+                "answer cells. Each question is graded in a fresh Python kernel: the notebook's own cells and "
+                "your answer cells up to that question, then its test cell as published, then its hidden "
+                "tests.</p>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(r.module)} — {html.escape(r.learner)}</title><style>{CSS}</style></head>"
             "<body>\n" + "\n".join(body) + "\n</body></html>\n")

@@ -56,6 +56,14 @@ def best_level(wanted: str = "auto") -> str:
     return "none"
 
 
+def limits_mechanism(level: str) -> str:
+    """How the per-learner memory and process caps are enforced at this level (for the log)."""
+    procs = ("RLIMIT_NPROC in the learner's user namespace" if level in LEVELS
+             else "the watchdog (no user namespace, so no per-learner RLIMIT_NPROC)")
+    return (f"a watchdog summing the resident memory of the tree (cgroup v2 is not used) and {procs}; "
+            "RLIMIT_AS per process on top")
+
+
 def prefix(level: str) -> list[str]:
     return ["unshare", *LEVELS[level]] if level in LEVELS else []
 

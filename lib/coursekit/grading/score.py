@@ -56,42 +56,56 @@ def _fmt_bytes(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
-def score_module(learner: str, spec: ModuleSpec, rec: Reconstruction, events: list[dict],
-                 cell_timeout: float, notebook_timeout: float, timed_out: bool) -> ModuleResult:
-    res = ModuleResult(learner, spec.module_id, [], list(rec.notes))
-    by_id = {e["id"]: e for e in events if e.get("event") == "step"}
-    fatal = next((e["error"] for e in events if e.get("event") == "fatal"), None)
-    sandbox = next((e for e in events if e.get("event") == "sandbox"), None)
-    res.sandbox = sandbox.get("level", "") if sandbox else ""
-    started = [e["id"] for e in events if e.get("event") == "start"]
-    done = any(e.get("event") == "done" for e in events)
+def _plain(e) -> dict:
+    return {k: v for k, v in vars(e).items() if v is not None}
 
-    # Why did the run stop early, if it did?
-    stop_reason = None
-    if rec.unreadable is None and not done and fatal is None:
-        last = started[-1] if started else None
-        if timed_out:
-            where = f" while running {_describe(spec, last)}" if last is not None else ""
-            stop_reason = ("timeout", f"The notebook hit the grader's time limit of {notebook_timeout:g} s{where}; "
-                                      "the tests after that point could not run.")
-        elif last is not None and last in by_id and by_id[last].get("status") == "died":
-            stop_reason = ("kernel died", f"The kernel died while running {_describe(spec, last)} "
-                                          "(did the code call os._exit() or crash the interpreter?); "
-                                          "the tests after that point could not run.")
-        elif last is not None and last in by_id and by_id[last].get("killed"):
-            stop_reason = ("timeout", f"{_describe(spec, last).capitalize()} ran past the {cell_timeout:g} s "
-                                      "limit and did not stop when interrupted, so the grader stopped the kernel; "
-                                      "the tests after that point could not run.")
-        else:
-            where = f" while running {_describe(spec, last)}" if last is not None else ""
-            stop_reason = ("kernel died", f"The kernel stopped unexpectedly{where}; "
-                                          "the tests after that point could not run.")
+
+def _stop_reason(spec: ModuleSpec, evs: list[dict], by_id: dict, timed_out: bool, limit: dict | None,
+                 cell_timeout: float, notebook_timeout: float) -> tuple[str, str] | None:
+    """Why this question's kernel stopped before its test finished, in plain words."""
+    started = [e["id"] for e in evs if e["event"] == "start"]
+    last = started[-1] if started else None
+    where = f" while running {_describe(spec, last)}" if last is not None else ""
+    if limit is not None:
+        amount = f"{limit.get('amount', 0):g} MB" if limit.get("what") == "memory" else \
+            f"{limit.get('amount', 0):g} processes and threads"
+        return ("error", f"Your code's processes together used {amount}, over the grader's limit for one "
+                         f"learner, so the grader stopped them{where}.")
+    if last is not None and last in by_id and by_id[last].get("killed"):
+        what = "Your cell" if spec.cells[last].role in ("answer", "manual") else _describe(spec, last).capitalize()
+        name = f" `{spec.cells[last].grade_id}`" if spec.cells[last].role in ("answer", "manual") else ""
+        return ("timeout", f"{what}{name} ran past {cell_timeout:g} s and was stopped: it did not stop when "
+                           "interrupted, so the grader stopped its kernel (an infinite loop that catches "
+                           "KeyboardInterrupt?).")
+    if timed_out:
+        return ("timeout", f"The notebook hit the grader's time limit of {notebook_timeout:g} s{where}; "
+                           "this question's test could not run.")
+    if last is not None and last in by_id and by_id[last].get("status") == "died":
+        return ("kernel died", f"The kernel died while running {_describe(spec, last)} "
+                               "(did the code call os._exit() or crash the interpreter?); "
+                               "this question's test could not run.")
+    return ("kernel died", f"The kernel stopped unexpectedly{where}; this question's test could not run.")
+
+
+def score_module(learner: str, spec: ModuleSpec, rec: Reconstruction, events: list,
+                 cell_timeout: float, notebook_timeout: float, timed_out: bool) -> ModuleResult:
+    """``events``: the worker's ``protocol.Event`` objects; each question was run in its own kernel."""
+    res = ModuleResult(learner, spec.module_id, [], list(rec.notes))
+    events = [_plain(e) for e in events]
+    fatal = next((e["error"] for e in events if e["event"] == "fatal"), None)
+    sandbox = next((e for e in events if e["event"] == "sandbox"), None)
+    res.sandbox = sandbox.get("level", "") if sandbox else ""
+    limits = [e for e in events if e["event"] == "limit"]
     if fatal:
         res.grader_error = fatal
 
+    first: dict[int, dict] = {}  # a cell's result in the lowest question's kernel that ran it (deterministic)
+    for e in sorted(events, key=lambda e: e.get("question") if e.get("question") is not None else -1):
+        if e["event"] == "step" and e["id"] not in first:
+            first[e["id"]] = e
     for c in spec.cells:
-        if c.index in by_id and c.role in ("answer", "setup"):
-            ev = by_id[c.index]
+        if c.index in first and c.role in ("answer", "setup"):
+            ev = first[c.index]
             if ev.get("output_bytes", 0) > OUTPUT_NOTE_BYTES:
                 res.notes.append(f"{_describe(spec, c.index).capitalize()} printed "
                                  f"{_fmt_bytes(ev['output_bytes'])} of output; the grader discarded it.")
@@ -110,7 +124,17 @@ def score_module(learner: str, spec: ModuleSpec, rec: Reconstruction, events: li
             q.answer_text = rec.answers.get(c.grade_id)
             res.questions.append(q)
             continue
-        res.questions.append(_score_test(spec, c, rec, by_id, fatal, stop_reason, cell_timeout))
+        evs = [e for e in events if e.get("question") == c.index]
+        limit = next((e for e in limits if e.get("question") in (c.index, None)), None)
+        by_id = {e["id"]: e for e in evs if e["event"] == "step"}
+        stop = None
+        if rec.unreadable is None and fatal is None and c.index not in by_id:
+            stop = _stop_reason(spec, evs, by_id, timed_out, limit, cell_timeout, notebook_timeout)
+        q = _score_test(spec, c, rec, by_id, fatal, stop, cell_timeout)
+        if limit is not None and c.index in by_id and q.status != "passed" and by_id[c.index].get("status") == "died":
+            q.status, q.message = "error", stop[1] if stop else _stop_reason(
+                spec, evs, by_id, timed_out, limit, cell_timeout, notebook_timeout)[1]
+        res.questions.append(q)
     return res
 
 
@@ -124,8 +148,8 @@ def _answer_problems(spec: ModuleSpec, c: SourceCell, by_id: dict, cell_timeout:
             return (f"Your answer cell `{gid}` raised {ev.get('ename')}: {ev.get('evalue', '')[:300]}",
                     ev.get("traceback", ""))
         if ev.get("status") == "timeout":
-            return (f"Your answer cell `{gid}` was still running after {cell_timeout:g} s and was interrupted "
-                    "(an infinite loop, or a simulation that never finishes?).", "")
+            return (f"Your answer cell `{gid}` ran past {cell_timeout:g} s and was stopped "
+                    "(an infinite loop, or a simulation that never finishes?).", "timeout")
     return "", ""
 
 
@@ -144,9 +168,16 @@ def _score_test(spec, c, rec, by_id, fatal, stop_reason, cell_timeout) -> Questi
         return q
     if ev.get("restored"):
         names = ", ".join(f"`{n}`" for n in ev["restored"][:12])
-        q.notes.append(f"Before running this test the grader restored what your code had replaced: {names}. "
-                       "Tests always use the original helpers.")
+        more = f" and {len(ev['restored']) - 12} more" if len(ev["restored"]) > 12 else ""
+        q.notes.append(f"Before running this test the grader restored what your code had replaced: {names}{more}. "
+                       "The test ran with the originals.")
     status = ev.get("status")
+    if ev.get("tamper") and attempted:
+        q.status, q.score = "failed", 0.0
+        q.message = ("No points: while this question was graded your code " + "; ".join(ev["tamper"][:3])
+                     + ". The grader cannot trust a test result after that, so this question scores 0. "
+                       "Answer the question with plain code that does not reach into the interpreter or the grader.")
+        return q
     if status == "ok":
         q.status, q.score, q.message = "passed", c.points, "All tests passed."
         return q
@@ -167,9 +198,11 @@ def _score_test(spec, c, rec, by_id, fatal, stop_reason, cell_timeout) -> Questi
                      "(an infinite loop, or a simulation that never finishes?).")
         if ev.get("killed"):
             q.message += " It ignored the interrupt, so the kernel was stopped; the tests after it could not run."
-    elif ev.get("tampered"):
-        q.message = ("The test did not run to completion: your code seems to interfere with how the notebook "
-                     "runs cells (for example by replacing IPython's run_cell).")
+    elif ev.get("incomplete"):
+        q.status = "failed"
+        q.message = ("The test did not run to completion: the grader never saw it reach its end (does your code "
+                     "change how the notebook runs cells, for example by replacing IPython's or the kernel's "
+                     "methods?). It counts as failed.")
     elif ev.get("ename") == "NotImplementedError":
         q.status, q.message = "not attempted", "Not attempted: your code still raises NotImplementedError."
     elif ev.get("hidden"):
@@ -191,5 +224,7 @@ def _score_test(spec, c, rec, by_id, fatal, stop_reason, cell_timeout) -> Questi
             q.detail = "\n\n".join(x for x in (output, ev.get("traceback", "")) if x)
     if problem:
         q.message = problem + " " + q.message
+        if trace == "timeout":  # the test only saw what the stopped cell left undefined: say just that
+            q.status, q.message, q.detail, trace = "timeout", problem, "", ""
         q.detail = trace or q.detail
     return q

@@ -19,14 +19,8 @@ from .errors import GradingError
 if TYPE_CHECKING:  # nbformat is slow to import; the CLI's error paths do not need it
     import nbformat
 
-BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
-END_HIDDEN = "END HIDDEN TESTS"
-
-
-@dataclass
-class Segment:
-    kind: str  # "visible" or "hidden"
-    code: str
+from ..hidden_topics import split_hidden_regions
+from .protocol import Segment
 
 
 @dataclass
@@ -61,8 +55,15 @@ class ModuleSpec:
     @property
     def imports(self) -> list[str]:
         """Modules the instructor's own code imports (guarded against monkeypatching)."""
+        return self.imports_before(None)
+
+    def imports_before(self, test_index: int | None) -> list[str]:
+        """Modules that the setup cells before test cell ``test_index`` and that test cell import
+        (all of the notebook's with None): what its kernel loads before any learner code."""
         names: list[str] = []
         for c in self.cells:
+            if test_index is not None and (c.index > test_index or (c.role == "test" and c.index != test_index)):
+                continue
             if c.role == "setup":
                 codes = [c.source]
             elif c.role == "test":
@@ -104,31 +105,13 @@ def split_hidden(source: str) -> list[Segment]:
     tests inside an indented block, IPython magics): such a cell is reported as
     a whole, as "hidden" if it holds any hidden test.
     """
-    segs: list[Segment] = []
-    kind, buf, any_hidden = "visible", [], False
-
-    def flush():
-        code = "\n".join(buf).strip("\n")
-        if code.strip():
-            segs.append(Segment(kind, code))
-        buf.clear()
-
-    for line in source.splitlines():
-        if BEGIN_HIDDEN in line:
-            flush()
-            kind, any_hidden = "hidden", True
-            continue
-        if END_HIDDEN in line:
-            flush()
-            kind = "visible"
-            continue
-        buf.append(line)
-    flush()
+    segs = [Segment(kind, code) for kind, code in split_hidden_regions(source)]
     try:
         for s in segs:
             ast.parse(s.code)
     except SyntaxError:
         whole = "\n".join(s.code for s in segs)
+        any_hidden = any(s.kind == "hidden" for s in segs)
         return [Segment("hidden" if any_hidden else "visible", whole)] if whole.strip() else []
     return segs
 

@@ -1,16 +1,22 @@
 """Run one (learner, module) job: ``python -m coursekit.grading.worker``.
 
-The job arrives as JSON on stdin (so the hidden tests never touch the disk);
-results leave as JSON lines on stdout, one per cell as it finishes, so the
-parent keeps what was graded even if it has to kill this process. The kernel
-gets an empty working directory, a scrubbed environment and /dev/null for its
-standard streams; pass/fail comes from each execute_reply's status plus a
-per-segment completion marker, never from output text.
+The job (a ``protocol.Job``) arrives as JSON on stdin, so the hidden tests never touch the
+disk; ``protocol.Event`` lines leave on stdout as things happen, so the parent keeps what was
+graded even if it has to kill this process.
+
+Each autograded question gets a fresh kernel of its own: the grader's guard
+(``kernel_guard``), the instructor's setup cells and the learner's answer cells up to that
+question, then the guard's *arm* step, then that question's test cell — last, so no learner
+cell ever runs after hidden code arrived. A test segment passes only when its execute_reply is
+``ok`` **and** the guard reported, on a pipe of its own, an authenticated completion marker for
+that exact source; what the guard reports as tampering scores the question 0. Kernels of one
+notebook run ``Job.parallel`` at a time; a watchdog holds the learner's whole process tree to
+``Job.memory_mb`` and ``Job.max_processes``.
 """
 from __future__ import annotations
 
-import ast
-import json
+import hashlib
+import threading
 import os
 import re
 import secrets
@@ -24,6 +30,7 @@ from queue import Empty
 
 from ..hidden_topics import outermost_line, topic_at
 from . import sandbox
+from .protocol import Event, Job, Step
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TRACEBACK_CAP = 4000
@@ -33,15 +40,18 @@ CAPTURE_CHARS = 3000  # of a visible test's printed output, kept for the feedbac
 class Emitter:
     def __init__(self, stream):
         self.stream = stream
+        self.lock = threading.Lock()
 
     def __call__(self, **event):
-        self.stream.write(json.dumps(event) + "\n")
-        self.stream.flush()
+        line = Event(**event).to_json()
+        with self.lock:
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
 
 def clean_traceback(lines: list[str]) -> str:
     text = ANSI.sub("", "\n".join(lines or []))
-    text = "\n".join(line for line in text.splitlines() if "__cup_done__" not in line)
+    text = "\n".join(line for line in text.splitlines() if "coursekit." not in line)
     if len(text) > TRACEBACK_CAP:
         text = "…\n" + text[-TRACEBACK_CAP:]
     return text
@@ -73,10 +83,14 @@ def kernel_env(workdir: str) -> dict[str, str]:
     }
 
 
+OWNERS: dict[int, int | None] = {}  # kernel pid -> the question it grades
+
+
 class Kernel:
     """An ipykernel in its own empty directory, driven over ZMQ."""
 
-    def __init__(self, job: dict, root: str):
+    def __init__(self, job: Job, root: str, pass_fds: tuple[int, ...] = (), report_fd: int | None = None,
+                 question: int | None = None):
         from jupyter_client import BlockingKernelClient
         from jupyter_client.connect import write_connection_file
 
@@ -87,7 +101,9 @@ class Kernel:
         os.makedirs(rundir, mode=0o700)
         conn, _info = write_connection_file(os.path.join(rundir, "kernel.json"), ip="127.0.0.1",
                                             key=secrets.token_hex(16).encode())
-        limits = (int(job.get("memory_mb", 0)) * 2**20, int(job.get("file_mb", 0)) * 2**20)
+        limits = (int(job.memory_mb) * 2**20, int(job.file_mb) * 2**20,
+                  int(job.max_processes) if job.sandbox.get("level") in ("full", "net") else 0)
+        self.report_fd, self.report_buf, self.reports = report_fd, b"", []
 
         def preexec():
             import resource
@@ -98,16 +114,20 @@ class Kernel:
                 resource.setrlimit(resource.RLIMIT_AS, (limits[0], limits[0]))
             if limits[1]:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (limits[1], limits[1]))
+            if limits[2]:  # in our own user namespace: counts only this learner's processes
+                resource.setrlimit(resource.RLIMIT_NPROC, (limits[2], limits[2]))
 
         cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", conn,
                "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]
         self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=kernel_env(self.workdir),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, preexec_fn=preexec)
+                                     stderr=subprocess.DEVNULL, preexec_fn=preexec,
+                                     pass_fds=pass_fds)
+        OWNERS[self.proc.pid] = question  # before it starts: the watchdog charges its tree to it
         self.kc = BlockingKernelClient()
         self.kc.load_connection_file(conn)
         self.kc.start_channels()
-        deadline = time.monotonic() + float(job.get("startup_timeout", 60))
+        deadline = time.monotonic() + 60
         while True:
             if not self.alive:
                 raise RuntimeError("the Python kernel exited while starting")
@@ -128,6 +148,26 @@ class Kernel:
         if self.alive:
             self.proc.kill()
             self.proc.wait()
+
+    def read_reports(self) -> None:
+        """What the guard wrote on its pipe: complete lines, kept (at most 2,000 of them)."""
+        if self.report_fd is None:
+            return
+        while True:
+            try:
+                chunk = os.read(self.report_fd, 65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.report_buf += chunk
+            *lines, self.report_buf = self.report_buf.split(b"\n")
+            self.report_buf = self.report_buf[-4096:]
+            for line in lines:
+                if len(self.reports) < 2000:
+                    self.reports.append(line.decode("utf-8", "replace"))
 
     def _drain(self, wait: float = 0.0) -> None:
         """Read, count and drop pending output; with ``wait``, until the current request's idle status."""
@@ -168,6 +208,7 @@ class Kernel:
         deadline, interrupted = start + timeout, False
         while True:
             self._drain()
+            self.read_reports()
             try:
                 reply = self.kc.get_shell_msg(timeout=0.05)
             except Empty:
@@ -175,6 +216,7 @@ class Kernel:
             if reply is not None and reply.get("parent_header", {}).get("msg_id") == msg_id:
                 c = reply["content"]
                 self._drain(wait=5.0)  # all of this cell's output, so the count is exact
+                self.read_reports()
                 out = {"status": c.get("status", "error"), "seconds": time.monotonic() - start,
                        "output_bytes": self.output_bytes}
                 if self.captured is not None:
@@ -203,128 +245,299 @@ class Kernel:
                         "output_bytes": self.output_bytes}
 
 
-def _expr_value(reply: dict, key: str):
-    e = (reply.get("expressions") or {}).get(key) or {}
-    if e.get("status") != "ok":
-        return None
-    try:
-        return ast.literal_eval(e.get("data", {}).get("text/plain", "None"))
-    except (ValueError, SyntaxError):
-        return None
+
+def _tag(key: bytes, text: str) -> str:
+    return hashlib.blake2b(text.encode(), key=key, digest_size=16).hexdigest()
 
 
-GUARD = "__import__('sys').modules['_cup_guard'].guard"
+def trusted(code: str, key: bytes, kind: str, names: tuple[str, ...] = (), fresh: bool = False) -> tuple[str, str]:
+    """``code`` with the trailer the guard verifies: (source to send, its tag)."""
+    body = code.strip("\n")
+    tag = _tag(key, body)
+    extra = f", {tuple(names)!r}, {bool(fresh)!r}" if kind == "bind" else ""
+    return f'{body}\n__import__("sys").audit("coursekit.{kind}", "{tag}"{extra})', tag
 
 
-def preamble(job: dict) -> str:
+class Reports:
+    """The guard's authenticated lines: ``KIND TEXT MAC`` where MAC = tag(key, KIND TEXT)."""
+
+    def __init__(self, kernel: Kernel, key: bytes):
+        self.kernel, self.key, self.seen = kernel, key, 0
+
+    def new(self) -> list[tuple[str, str]]:
+        out = []
+        for line in self.kernel.reports[self.seen:]:
+            text, _, mac = line.rpartition(" ")
+            if text and secrets.compare_digest(mac, _tag(self.key, text)):
+                kind, _, rest = text.partition(" ")
+                out.append((kind, rest))
+        self.seen = len(self.kernel.reports)
+        return out
+
+
+def preamble(job: Job, key_fd: int, report_fd: int, modules: list[str] | None = None) -> str:
     src = (Path(__file__).with_name("kernel_guard.py")).read_text()
     return (
-        "def __cup_setup(src, modules, sockets):\n"
-        "    import sys, types\n"
-        "    m = types.ModuleType('_cup_guard')\n"
-        "    m.__dict__['get_ipython'] = get_ipython\n"
-        "    exec(compile(src, '<grader>', 'exec'), m.__dict__)\n"
-        "    m.guard = m._Guard(modules)\n"
-        "    if sockets:\n"
-        "        m._install_socket_guard()\n"
-        "    sys.modules['_cup_guard'] = m\n"
-        f"__cup_setup({src!r}, {job.get('guard_modules', [])!r}, {bool(job.get('socket_guard'))!r})\n"
+        "def __cup_setup(src, key_fd, report_fd, modules, sockets):\n"
+        "    import builtins\n"
+        "    ns = {'__builtins__': dict(vars(builtins)), '__name__': '_cup_guard'}\n"
+        "    exec(compile(src, '<grader>', 'exec'), ns)\n"
+        "    ip = get_ipython()\n"
+        "    ns['_install'](key_fd, report_fd, modules, sockets, ip.user_ns, ip)\n"
+        f"__cup_setup({src!r}, {key_fd}, {report_fd}, {modules if modules is not None else job.guard_modules!r}, "
+        f"{bool(job.socket_guard)!r})\n"
         "del __cup_setup\n"
     )
 
 
-def run_job(job: dict, emit: Emitter) -> None:
-    timeout, grace = float(job.get("cell_timeout", 60)), float(job.get("interrupt_grace", 5))
+ARM = '__import__("sys").audit("coursekit.arm")'
+
+
+def run_question(job: Job, test: Step, emit: Emitter, kernels: list) -> None:
+    """One question in a fresh kernel: guard, the cells before it, arm, its test cell last."""
+    q = test.id
+    timeout, grace = float(job.cell_timeout), float(job.interrupt_grace)
+    key = secrets.token_bytes(32)
+    key_r, key_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    os.write(key_w, key)
+    os.close(key_w)
+    os.set_blocking(rep_r, False)
     with tempfile.TemporaryDirectory(prefix="cup-") as root:
         try:
-            kernel = Kernel(job, root)
+            try:
+                kernel = Kernel(job, root, pass_fds=(key_r, rep_w), report_fd=rep_r, question=q)
+            finally:
+                os.close(key_r)
+                os.close(rep_w)
         except Exception as exc:  # noqa: BLE001 - reported as "could not grade"
-            emit(event="fatal", error=f"{type(exc).__name__}: {exc}")
+            os.close(rep_r)
+            emit(event="fatal", question=q, error=f"{type(exc).__name__}: {exc}")
             return
+        kernels.append(kernel)
+        reports = Reports(kernel, key)
         try:
-            r = kernel.run(preamble(job), 60, grace)
+            r = kernel.run(preamble(job, key_r, rep_w, test.imports), 60, grace)
             if r["status"] != "ok":
-                emit(event="fatal", error=f"grader preamble failed: {r.get('ename')}: {r.get('evalue')}")
+                emit(event="fatal", question=q, error=f"grader preamble failed: {r.get('ename')}: {r.get('evalue')}")
                 return
-            emit(event="ready")
-            for step in job["steps"]:
-                if not _run_step(kernel, step, timeout, grace, emit):
+            emit(event="ready", question=q)
+            tamper: list[str] = []
+            learner_ran = False
+            for step in job.steps:
+                if step.id >= q:
                     break
-            emit(event="done")
+                if step.role == "test" or (step.questions is not None and q not in step.questions):
+                    continue
+                if not _run_cell(kernel, step, q, timeout, grace, emit, key, reports, tamper, fresh=not learner_ran):
+                    return
+                learner_ran = learner_ran or step.role == "answer"
+            _run_test(kernel, test, timeout, grace, emit, key, reports, tamper)
         finally:
             kernel.kill()
             kernel.kc.stop_channels()
+            os.close(rep_r)
 
 
-def _run_step(kernel: Kernel, step: dict, timeout: float, grace: float, emit: Emitter) -> bool:
-    sid, role = step["id"], step["role"]
-    emit(event="start", id=sid)
-    result: dict = {"event": "step", "id": sid}
-    if role in ("setup", "answer"):
-        r = kernel.run(step["code"], timeout, grace)
-        result.update(status=r["status"], seconds=r["seconds"], output_bytes=r["output_bytes"])
-        if r["status"] == "error":
-            result.update(ename=r["ename"], evalue=r["evalue"],
-                          traceback=clean_traceback(r["traceback"]) if role == "answer" else "")
-        if r.get("killed"):
-            result["killed"] = True
-        if role == "setup" and step.get("binds") and r["status"] in ("ok", "error"):
-            kernel.run(f"{GUARD}.register({step['binds']!r})", 30, grace)
-    else:  # test: before each segment restore the helpers, then run it with a completion marker
-        result.update(status="ok", seconds=0.0, output_bytes=0, restored=[])
-        for k, seg in enumerate(step["segments"]):
-            g = kernel.run(f"__cup_r__ = {GUARD}.restore()\n__cup_done__ = None", 30, grace, {"r": "__cup_r__"})
-            if g["status"] in ("died", "timeout"):
-                result.update(status=g["status"], segment=k, hidden=seg["kind"] == "hidden", ename="")
-                break
-            restored = _expr_value(g, "r") if g["status"] == "ok" else None
-            for name in restored if restored is not None else ["the grader's own guard"]:
-                if name not in result["restored"]:
-                    result["restored"].append(name)
-            kernel.run("del __cup_r__", 30, grace)
-            nonce = secrets.token_hex(8)
-            r = kernel.run(f"{seg['code']}\n__cup_done__ = {nonce!r}", timeout, grace, {"d": "__cup_done__"},
-                           capture=seg["kind"] != "hidden")
-            result["seconds"] += r["seconds"]
-            result["output_bytes"] += r["output_bytes"]
-            if r["status"] == "ok" and _expr_value(r, "d") != nonce:
-                r = dict(r, status="error", ename="GradingError",
-                         evalue="the test did not run to completion (the grader's completion marker is missing)")
-                result["tampered"] = True
-            if r["status"] != "ok":
-                hidden = seg["kind"] == "hidden"
-                result.update(status=r["status"], segment=k, hidden=hidden, ename=r.get("ename", ""))
-                if not hidden:  # hidden-test messages and tracebacks never leave this process
-                    result.update(evalue=r.get("evalue", ""), traceback=clean_traceback(r.get("traceback", [])),
-                                  output=r.get("text", ""))
-                else:  # ... only the author's `# about:` label of the part that failed
-                    about = topic_at(seg["code"], outermost_line(r.get("traceback") or []))
-                    if about:
-                        result["about"] = about
-                if r.get("killed"):
-                    result["killed"] = True
-                break
-        if kernel.alive:
-            kernel.run(f"{GUARD}.scrub()", 30, grace)
-    emit(**result)
+def _run_cell(kernel: Kernel, step: Step, q: int, timeout: float, grace: float, emit: Emitter,
+              key: bytes, reports: Reports, tamper: list[str], fresh: bool) -> bool:
+    """One setup or answer cell. A setup cell tells the guard what it bound; one that ran before
+    any learner cell (``fresh``) also has the guard take its snapshot again, so what it imported
+    and set up counts as original."""
+    emit(event="start", question=q, id=step.id)
+    code, tag = (trusted(step.code, key, "bind", tuple(step.binds), fresh) if step.role == "setup"
+                 else (step.code, None))
+    r = kernel.run(code, timeout, grace)
+    ev = dict(event="step", question=q, id=step.id, status=r["status"], seconds=r["seconds"],
+              output_bytes=r["output_bytes"])
+    if r["status"] == "error":
+        ev.update(ename=r["ename"], evalue=r["evalue"],
+                  traceback=clean_traceback(r["traceback"]) if step.role == "answer" else "")
+    if r.get("killed"):
+        ev["killed"] = True
+    for kind, text in reports.new():
+        if kind == "tamper" and text not in tamper:
+            tamper.append(text)
+        if kind == "bound" and tag and text.startswith(tag):
+            tag = None
+    if tag and r["status"] == "ok":
+        tamper.append("changed how the notebook runs its cells: one of the notebook's own cells did not "
+                      "finish as published")
+    emit(**ev)
     return kernel.alive
+
+
+def _run_test(kernel: Kernel, test: Step, timeout: float, grace: float, emit: Emitter, key: bytes,
+              reports: Reports, tamper: list[str]) -> None:
+    q = test.id
+    emit(event="start", question=q, id=q)
+    ev: dict = dict(event="step", question=q, id=q, status="ok", seconds=0.0, output_bytes=0, restored=[])
+    ev["restored"] = []
+
+    def arm() -> dict:
+        """The guard puts back what learner code changed; before every part of the test."""
+        a = kernel.run(ARM, 30, grace)
+        restored = None
+        for kind, text in reports.new():
+            if kind == "restored":
+                restored = [n for n in text.split("\t") if n]
+            elif kind == "tamper" and text not in tamper:
+                tamper.append(text)
+        if restored is None and a["status"] not in ("died", "timeout"):
+            why = "stopped the grader from preparing the tests (its guard step did not run)"
+            if why not in tamper:
+                tamper.append(why)
+        for n in restored or []:
+            if n not in ev["restored"] and not hidden_seen:  # after hidden code: no learner-chosen names
+                ev["restored"].append(n)
+        return a
+
+    hidden_seen = False
+    for k, seg in enumerate(test.segments):
+        a = arm()
+        if a["status"] in ("died", "timeout"):
+            ev.update(status=a["status"], segment=k, hidden=seg.kind == "hidden", ename="")
+            break
+        hidden = hidden_seen = hidden_seen or seg.kind == "hidden"
+        code, tag = trusted(seg.code, key, "done")
+        r = kernel.run(code, timeout, grace, capture=not hidden)
+        ev["seconds"] += r["seconds"]
+        ev["output_bytes"] += r["output_bytes"]
+        done = False
+        for kind, text in reports.new():
+            if kind == "done" and text == tag:
+                done = True
+            elif kind == "tamper" and text not in tamper:
+                tamper.append(text)
+        if r["status"] == "ok" and not done:
+            r = dict(r, status="error", ename="GradingError", evalue="")
+            ev["incomplete"] = True
+        if r["status"] != "ok":
+            ev.update(status=r["status"], segment=k, hidden=hidden, ename=r.get("ename", ""))
+            if not hidden:  # hidden-test messages, tracebacks and output never leave this process
+                ev.update(evalue=r.get("evalue", ""), traceback=clean_traceback(r.get("traceback", [])),
+                          output=r.get("text", ""))
+            else:  # ... only the author's `# about:` label of the part that failed
+                about = topic_at(seg.code, outermost_line(r.get("traceback") or []))
+                if about:
+                    ev["about"] = about
+            if r.get("killed"):
+                ev["killed"] = True
+            break
+    if tamper:
+        ev["tamper"] = tamper
+    emit(**ev)
+
+
+class Watchdog(threading.Thread):
+    """Holds the learner's whole process tree (every kernel and what they started) to the job's limits."""
+
+    def __init__(self, job: Job, emit: Emitter):
+        super().__init__(daemon=True)
+        self.job, self.emit, self.stop = job, emit, threading.Event()
+        self.me, self.sid = os.getpid(), os.getsid(0)
+        self.page = os.sysconf("SC_PAGE_SIZE")
+
+    def tree(self) -> dict[int, tuple[int, int, int]]:
+        """pid -> (resident bytes, threads, owning kernel pid or 0), for every process below this
+        worker (a child subreaper, so orphans of a double fork come back to it)."""
+        procs: dict[int, tuple[int, int]] = {}  # pid -> (ppid, 0)
+        todo = [self.me]
+        while todo:
+            p = todo.pop()
+            try:
+                tasks = os.listdir(f"/proc/{p}/task")
+            except OSError:
+                continue
+            for t in tasks:
+                try:
+                    with open(f"/proc/{p}/task/{t}/children") as f:
+                        kids = [int(x) for x in f.read().split()]
+                except (OSError, ValueError):
+                    continue
+                for k in kids:
+                    if k not in procs:
+                        procs[k] = (p, 0)
+                        todo.append(k)
+        mine = set(procs)
+        mine.discard(self.me)
+        owner = {}
+        for p in mine:
+            k, seen = p, 0
+            while k in procs and k not in OWNERS and seen < 64:
+                k, seen = procs[k][0], seen + 1
+            owner[p] = k if k in OWNERS else 0
+        out = {}
+        for p in mine:
+            try:
+                with open(f"/proc/{p}/statm") as f:
+                    rss = int(f.read().split()[1]) * self.page
+                with open(f"/proc/{p}/status") as f:
+                    threads = next((int(line.split()[1]) for line in f if line.startswith("Threads:")), 1)
+                out[p] = (rss, threads, owner[p])
+            except (OSError, ValueError, IndexError):
+                continue
+        return out
+
+    def run(self) -> None:
+        limit_bytes = self.job.memory_mb * 2**20
+        while not self.stop.wait(0.2):
+            t = self.tree()
+            rss = sum(v[0] for v in t.values())
+            tasks = sum(v[1] for v in t.values())
+            what = ("memory", rss / 2**20) if limit_bytes and rss > limit_bytes else (
+                ("processes", tasks) if tasks > self.job.max_processes else None)
+            if what:  # stop the kernel (with all it started) that holds the most; orphans count as one
+                groups: dict[int, list[int]] = {}
+                for p, v in t.items():
+                    groups.setdefault(v[2], []).append(p)
+                size = (lambda g: sum(t[p][0] for p in groups[g])) if what[0] == "memory" else (
+                    lambda g: sum(t[p][1] for p in groups[g]))
+                worst = max(groups, key=size)
+                for p in groups[worst]:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except OSError:
+                        pass
+                self.emit(event="limit", what=what[0], amount=round(what[1]),
+                          question=OWNERS.get(worst))
+
+
+def run_job(job: Job, emit: Emitter) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    tests = [s for s in job.steps if s.role == "test"]
+    kernels: list[Kernel] = []
+    with ThreadPoolExecutor(max_workers=max(1, int(job.parallel))) as pool:
+        list(pool.map(lambda t: run_question(job, t, emit, kernels), tests))
+    emit(event="done")
 
 
 def main() -> int:
     sandbox.not_dumpable()  # before the job (and its hidden tests) is read
-    job = json.loads(sys.stdin.read())
+    job = Job.from_json(sys.stdin.read())
     out = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     emit = Emitter(out)
     try:
-        info = sandbox.enter(job.get("sandbox") or {})
+        info = sandbox.enter(job.sandbox or {})
     except Exception as exc:  # noqa: BLE001
         emit(event="fatal", error=f"sandbox setup failed: {type(exc).__name__}: {exc}")
         return 0
     emit(event="sandbox", **info)
-    run_job(job, emit)
+    try:  # PR_SET_CHILD_SUBREAPER: what the kernels start stays below this process
+        ctypes_libc = sandbox._libc()
+        ctypes_libc.prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    dog = Watchdog(job, emit)
+    dog.start()
+    try:
+        run_job(job, emit)
+    finally:
+        dog.stop.set()
     return 0
 
 
