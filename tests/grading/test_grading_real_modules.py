@@ -72,6 +72,8 @@ def test_solutions_full_marks_exercises_zero_nothing_leaks(tmp_path):
     assert fifo["test_lru_basic"]["score"] == "0", fifo
     scanner = {row["question"]: row for row in auto if row["learner"] == "scanner"}
     assert scanner["test_lru_basic"]["score"] == "0", scanner
+    # a hidden helper's Mismatch is a wrong answer (failed), not a crash (error)
+    assert scanner["test_lru_basic"]["status"] == "failed", scanner
     for row in auto:
         if row["learner"] in ("fifo", "scanner"):
             continue

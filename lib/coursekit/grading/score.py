@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from .reconstruct import Reconstruction
 from .source import ModuleSpec, SourceCell
 
+#: Exceptions that mean "the answer is wrong" (status failed), not "the code crashed" (error):
+#: coursekit's Mismatch, which content helpers raise, is an AssertionError.
+ASSERTION_NAMES = frozenset({"AssertionError", "Mismatch"})
+
 OUTPUT_NOTE_BYTES = 1_000_000
 
 
@@ -206,16 +210,16 @@ def _score_test(spec, c, rec, by_id, fatal, stop_reason, cell_timeout) -> Questi
     elif ev.get("ename") == "NotImplementedError":
         q.status, q.message = "not attempted", "Not attempted: your code still raises NotImplementedError."
     elif ev.get("hidden"):
-        q.status = "failed" if ev.get("ename") == "AssertionError" else "error"
+        q.status = "failed" if ev.get("ename") in ASSERTION_NAMES else "error"
         passes = "passes the visible tests but " if ev.get("segment", 0) > 0 else ""
         about = f" The part that failed checks {ev['about']}." if ev.get("about") else ""
         q.message = (f"Your answer {passes}fails a hidden test ({ev.get('ename')}).{about} "
                      "Hidden tests try cases the visible ones don't: re-read the question for edge cases.")
     else:
-        q.status = "failed" if ev.get("ename") == "AssertionError" else "error"
+        q.status = "failed" if ev.get("ename") in ASSERTION_NAMES else "error"
         ev_text = f": {ev.get('evalue')}" if ev.get("evalue") else ""
         output = (ev.get("output") or "").strip()
-        if output and ev.get("ename") == "AssertionError":
+        if output and ev.get("ename") in ASSERTION_NAMES:
             # `assert check(...)` failed: what check printed says what to fix; its traceback doesn't
             q.message = "A visible check does not pass yet. This is what it reported:"
             q.detail = output
