@@ -234,7 +234,7 @@ def _healthy_from(run: IncidentRun) -> int | None:
 #: declare resolved after five healthy minutes.
 REFERENCE_ACTIONS: tuple[Action, ...] = (
     Action(16.0, "rollback"), Action(17.0, "prewarm", (("rate", 30),)), Action(20.0, "investigate"),
-    Action(24.0, "resolve"),
+    Action(23.0, "resolve"),
 )
 
 

@@ -6,6 +6,7 @@ from coursekit.questions import Question, expect, expect_true
 
 from ..incident_record import VERIFY_MINUTES, record_from_run
 from ..lab import need as _need
+from ..lab import reference_parts
 from .console import IncidentConsole
 from .scenario import SLO_OBJECTIVE, simulate
 
@@ -15,7 +16,8 @@ MITIGATE_WITHIN_MIN = 5.0
 # --------------------------------------------------------------------------- verify
 
 
-def _reference_healthy_minutes(run, at_minute):
+def reference_healthy_minutes(run, at_minute):
+    """The course's reference for ``healthy_minutes`` (used when another question needs it)."""
     return run.verified_minutes(at_minute)
 
 
@@ -24,7 +26,7 @@ def assert_verify(fn, seed: int, actions=(), minutes=(12, 20, 30, 40)) -> None:
     run = simulate(seed, actions)
     for m in minutes:
         got = fn(run, m)
-        want = _reference_healthy_minutes(run, m)
+        want = reference_healthy_minutes(run, m)
         expect(f"healthy_minutes(run of variant {seed}, {m})", got, want,
                f"Walk back from minute {m} - 1 while `run.minute_good[minute] >= SLO_OBJECTIVE` ({SLO_OBJECTIVE}); "
                "count the minutes; stop at the first unhealthy one (or minute 0).")
@@ -52,7 +54,8 @@ VERIFY = Question(
 def assert_response(fn, seed: int) -> None:
     """``respond(console)`` mitigates within the bound before root-causing, and declares resolved only after verification."""
     console = IncidentConsole(seed)
-    fn(console)
+    with reference_parts(fn, healthy_minutes=reference_healthy_minutes):  # its points depend on `respond` alone
+        fn(console)
     expect_true("respond(console) added actions", bool(console.actions),
                 "Call `console.act(minute, action)`: respond to the page you were given.")
     rec = record_from_run(console.run(), tuple(console.actions))

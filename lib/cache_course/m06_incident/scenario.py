@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Hashable, Iterable, Sequence
 
 import numpy as np
@@ -37,6 +37,7 @@ SLO_OBJECTIVE = 0.999
 ACTIONS = ("rollback", "prewarm", "wait_threshold", "hotfix", "investigate", "resolve")
 #: Actions that mitigate (stop the harm); "investigate" is root-causing; "resolve" declares.
 MITIGATIONS = frozenset({"rollback", "wait_threshold", "hotfix"})
+_PASSIVE = frozenset({"investigate", "resolve"})
 #: What-if remediations for module 07 (:func:`cache_course.incident_record.replay_incident`).
 REMEDIATIONS = ("wait_threshold", "bounded_refresh", "prewarm_on_deploy", "runbook_with_owners", "canary_slo_alerts")
 #: With a rehearsed runbook and named owners, every action happens this many minutes earlier
@@ -236,11 +237,14 @@ def simulate(seed: int, actions: Sequence[tuple[float, str, Any]] = (), remediat
         if t is not None:
             acts.append((round((t + AUTO_HALT_DELAY) / 60, 2), "rollback", (("by", "canary SLO alert"),)))
     acts.sort(key=lambda x: x[0])
-    run = _run(v, tuple(acts), rem - {"runbook_with_owners", "canary_slo_alerts"})
+    # investigating and declaring change nothing in the simulation: one replay serves them all
+    moving = tuple(x for x in acts if x[1] not in _PASSIVE)
+    run = _run(v, moving, rem - {"runbook_with_owners", "canary_slo_alerts"})
+    run = replace(run, actions=tuple(acts), log=list(run.log))
     if "canary_slo_alerts" in rem:
         t = _canary_alert_s(seed)
         if t is not None and (run.detected_at_min is None or t / 60 < run.detected_at_min):
-            run = IncidentRun(**{**run.__dict__, "detected_at_min": t / 60})
+            run = replace(run, detected_at_min=t / 60)
     return run
 
 
