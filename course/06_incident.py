@@ -73,7 +73,8 @@ console.dashboard(untouched, title="The incident, untouched")
 # 500 ms; `run.minute_good[m]` is that share for minute `m`.
 #
 # Write `healthy_minutes(run, at_minute)`: how many minutes in a row, ending just before
-# `at_minute`, were healthy (0 if minute `at_minute - 1` was not).
+# `at_minute`, were healthy (0 if the last whole minute before it was not). Actions happen at
+# minutes like `23.5`: a minute still in progress doesn't count yet.
 
 # %% nbgrader={"grade": false, "grade_id": "verify", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def healthy_minutes(run, at_minute):
@@ -97,8 +98,8 @@ assert check("verify"), "the visible checks above do not pass yet"
 from cache_course.m06_incident import respond as _q
 
 # about: other variants of the incident, with and without a rollback, at several minutes
-_q.assert_verify(healthy_minutes, 3, [(14.0, "rollback", {})], minutes=(5, 14, 25, 39))
-_q.assert_verify(healthy_minutes, 4, (), minutes=(1, 10, 33))
+_q.assert_verify(healthy_minutes, 5, [(15.0, "rollback", {})], minutes=(5, 14, 25.5, 39.5))
+_q.assert_verify(healthy_minutes, 9, (), minutes=(1, 10, 33))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -153,7 +154,7 @@ assert check("respond"), "the visible checks above do not pass yet"
 from cache_course.m06_incident import respond as _q
 
 # about: two other variants of the incident, paged at other minutes: mitigate in time and before root-causing, verify before resolving
-for _seed in (3, 4):
+for _seed in (1, 3):
     _q.assert_response(respond, _seed)
 ### END HIDDEN TESTS
 
@@ -199,9 +200,9 @@ roleplay
 # %% nbgrader={"grade": true, "grade_id": "apology_message", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 apology_message = """
 ### BEGIN SOLUTION
-I'm sorry. This morning between about 09:10 and 09:18 UTC, signing in took far too long for you and for
+I'm sorry. This morning between about 09:12 and 09:20 UTC, signing in took far too long for you and for
 other people, in your case more than two minutes. That was caused by a change we made, not by anything
-you did. We switched that change off at 09:16, and sign-in has been quick again since 09:18. Your
+you did. We switched that change off at 09:18, and sign-in has been quick again since 09:20. Your
 account data was not lost or changed. I'll write to you again by 15:00 UTC today, and you can reply
 here at any time if something still looks wrong.
 ### END SOLUTION
@@ -218,14 +219,14 @@ status_replies = [
     """
 ### BEGIN SOLUTION
 Nothing changes for your account: your data and settings are safe, and you don't need to do anything.
-Signing in has been quick again since 09:18 UTC, and we are still watching it closely today. I'll
+Signing in has been quick again since 09:20 UTC, and we are still watching it closely today. I'll
 write to you again by 15:00 UTC, and you can reply here if anything is slow.
 ### END SOLUTION
 """,
     """
 ### BEGIN SOLUTION
-Sign-in has worked normally for you since 09:18 UTC, and we confirmed five quiet minutes in a row
-before we closed the incident at 09:23. We are still working out exactly why it happened, so I won't
+Sign-in has worked normally for you since 09:20 UTC, and we confirmed five quiet minutes in a row
+before we closed the incident at 09:25. We are still working out exactly why it happened, so I won't
 call everything settled until we know. Your account is unaffected. I'll send you the next update by
 15:00 UTC today; reply here if you see another slow sign-in.
 ### END SOLUTION

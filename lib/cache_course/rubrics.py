@@ -384,7 +384,7 @@ _PLAIN_JARGON = (
 )
 _FIX_TIME = (
     r"(?:fix|fixed|resolve|resolved|solve|solved|sorted|permanent fix|root cause)(?: \w+){0,5} "
-    r"(?:within|in|by) (?:the next |an? |\d+ |one |two |three |a few |end of |tonight|tomorrow|today|monday|tuesday|"
+    r"(?:within|in|by) (?:the (?:next )?|an? |\d+ |one |two |three |a few |end of |tonight|tomorrow|today|monday|tuesday|"
     r"wednesday|thursday|friday)\w*"
 )
 

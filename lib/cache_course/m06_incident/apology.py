@@ -48,7 +48,7 @@ _RESTORED = Avoids("claims_restored", "", [
     r"(?:is|has been|have been) (?:fully |completely )?resolved|no (?:more |further )?(?:issues|problems)"])
 _PROMISE = Avoids("promises_fix_time", "", [
     r"(?:fix|fixed|resolve|resolved|solve|solved|sorted|restored|permanent fix|root cause)(?: \w+){0,5} "
-    r"(?:within|in|by) (?:the next |an? |\d+ |one |two |three |a few |end of |tonight|tomorrow|today|monday|tuesday|"
+    r"(?:within|in|by) (?:the (?:next )?|an? |\d+ |one |two |three |a few |end of |tonight|tomorrow|today|monday|tuesday|"
     r"wednesday|thursday|friday)\w*"])
 _JARGON = Avoids("jargon", "", [
     r"cach(?:e|es|ed|ing)|ttl|singleflight|stale[- ]while[- ]revalidate|swr|p\d{2,3}|percentiles?|latency|"

@@ -2,11 +2,11 @@
 
 >>> console = IncidentConsole(seed=0)
 >>> console.page_minute()                       # when the page fired, in virtual minutes
-14.67
->>> _ = console.act(16, "rollback").act(17, "prewarm", rate=30)
+16.67
+>>> _ = console.act(18, "rollback").act(19, "prewarm", rate=30)
 >>> run = console.run()                         # replays the whole incident with your actions
 >>> run.healthy(30), console.record().figures.mitigated_at_min
-(True, 16.0)
+(True, 18.0)
 
 Actions (at a virtual minute, 0 to 40, one decimal): ``rollback`` (the flag: everyone back to the
 old cache), ``prewarm`` (``rate=`` loads per second, default 30: load every user's session into

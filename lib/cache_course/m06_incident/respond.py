@@ -34,7 +34,7 @@ def assert_verify(fn, seed: int, actions=(), minutes=(12, 20, 30, 40)) -> None:
 
 def check_verify(ns: dict) -> None:
     """healthy_minutes(run, at_minute) counts the healthy minutes in a row before at_minute"""
-    assert_verify(_need(ns, "healthy_minutes", "function"), 0, [(16.0, "rollback", {})])
+    assert_verify(_need(ns, "healthy_minutes", "function"), 0, [(18.0, "rollback", {})])
 
 
 VERIFY = Question(
