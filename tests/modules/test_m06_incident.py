@@ -107,6 +107,7 @@ def test_reference_incident_and_its_code_round_trip():
     again = IncidentRecord.from_code(code)
     assert again == rec and again.code() == code
     assert IncidentRecord.from_code(code.lower()) == rec  # pasted in lower case still works
+    assert IncidentRecord.from_code(f"  {code[:30]}\n{code[30:]} ") == rec  # or wrapped across lines
     assert replay_incident(code) == replay_incident(None) == rec
 
 
