@@ -358,3 +358,16 @@ APOLOGY = Rubric(
 
 #: In the order the course meets them.
 RUBRICS: list[Rubric] = [WIP_PR, REVIEW_REPLY, APOLOGY]
+
+# --- module 06 · the incident: status_followup and incident_checklist --------------------------
+# Grounded in PagerDuty's incident response docs (external communication, the customer liaison:
+# say what is affected and since when, what we are doing, when the next update comes, never a
+# resolution time) and Atlassian Statuspage's incident communication tips (plain words, no
+# jargon, current state, a set time for the next update); the checklist in the Google SRE book's
+# "Managing Incidents" (incident commander, operations, communications, a live document kept by
+# a scribe; mitigate first, root-cause later; a clear hand-off) and PagerDuty's incident
+# commander training (named roles, time-boxed steps, an update cadence, the post-mortem owner).
+from .rubrics_incident import INCIDENT_CHECKLIST, STATUS_FOLLOWUP  # noqa: E402 - after the vocabulary it uses
+
+RUBRICS += [STATUS_FOLLOWUP, INCIDENT_CHECKLIST]
+__all__ += ["INCIDENT_CHECKLIST", "STATUS_FOLLOWUP"]
