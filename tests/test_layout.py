@@ -62,11 +62,21 @@ def test_content_is_registered_by_entry_point():
     assert [ep.value for ep in entry_points()] == ["cache_course"], "run `make env` to install the entry point"
 
 
+# Files allowed past the limit, each with the reason a split would cost more than it gives.
+LONG_ON_PURPOSE = {
+    "lib/coursekit/grading/kernel_guard.py": "sent into each grading kernel as one text; the guard's state "
+    "lives in one closure so that learner code cannot reach it by attribute",
+}
+
+
 def test_content_and_toolkit_files_stay_small():
     """One question per file where a module grows; no file of the content or the toolkit over 450 lines."""
     files = sorted((LIB / "cache_course").rglob("*.py")) + sorted((LIB / "coursekit").rglob("*.py"))
-    big = [f"{p.relative_to(ROOT)}: {n} lines" for p in files if (n := len(p.read_text().splitlines())) > 450]
+    big = [f"{p.relative_to(ROOT)}: {n} lines" for p in files
+           if (n := len(p.read_text().splitlines())) > 450 and str(p.relative_to(ROOT)) not in LONG_ON_PURPOSE]
     assert not big, big
+    for name in LONG_ON_PURPOSE:  # an exemption that is no longer needed goes
+        assert len((ROOT / name).read_text().splitlines()) > 450, f"{name} is short now: drop its exemption"
 
 
 def test_swrcache_uses_only_the_standard_library():

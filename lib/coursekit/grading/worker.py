@@ -31,9 +31,10 @@ from queue import Empty
 from ..hidden_topics import outermost_line, topic_at
 from . import sandbox
 from .protocol import Event, Job, Step
+from .kernel_env import clean_traceback, kernel_env
+from .watchdog import OWNERS, Watchdog
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-TRACEBACK_CAP = 4000
 CAPTURE_CHARS = 3000  # of a visible test's printed output, kept for the feedback
 
 
@@ -47,43 +48,6 @@ class Emitter:
         with self.lock:
             self.stream.write(line + "\n")
             self.stream.flush()
-
-
-def clean_traceback(lines: list[str]) -> str:
-    text = ANSI.sub("", "\n".join(lines or []))
-    text = "\n".join(line for line in text.splitlines() if "coursekit." not in line)
-    if len(text) > TRACEBACK_CAP:
-        text = "…\n" + text[-TRACEBACK_CAP:]
-    return text
-
-
-def kernel_env(workdir: str) -> dict[str, str]:
-    bindir = os.path.dirname(sys.executable)
-    return {
-        "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": workdir,
-        "TMPDIR": workdir,
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "TZ": "UTC",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONNOUSERSITE": "1",
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": os.path.join(workdir, ".config", "matplotlib"),
-        "IPYTHONDIR": os.path.join(workdir, ".ipython"),
-        "JUPYTER_CONFIG_DIR": os.path.join(workdir, ".jupyter"),
-        "JUPYTER_DATA_DIR": os.path.join(workdir, ".local", "share", "jupyter"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        "COURSEKIT_GRADING": "1",
-    }
-
-
-OWNERS: dict[int, int | None] = {}  # kernel pid -> the question it grades
 
 
 class Kernel:
@@ -427,80 +391,6 @@ def _run_test(kernel: Kernel, test: Step, timeout: float, grace: float, emit: Em
     if tamper:
         ev["tamper"] = tamper
     emit(**ev)
-
-
-class Watchdog(threading.Thread):
-    """Holds the learner's whole process tree (every kernel and what they started) to the job's limits."""
-
-    def __init__(self, job: Job, emit: Emitter):
-        super().__init__(daemon=True)
-        self.job, self.emit, self.stop = job, emit, threading.Event()
-        self.me, self.sid = os.getpid(), os.getsid(0)
-        self.page = os.sysconf("SC_PAGE_SIZE")
-
-    def tree(self) -> dict[int, tuple[int, int, int]]:
-        """pid -> (resident bytes, threads, owning kernel pid or 0), for every process below this
-        worker (a child subreaper, so orphans of a double fork come back to it)."""
-        procs: dict[int, tuple[int, int]] = {}  # pid -> (ppid, 0)
-        todo = [self.me]
-        while todo:
-            p = todo.pop()
-            try:
-                tasks = os.listdir(f"/proc/{p}/task")
-            except OSError:
-                continue
-            for t in tasks:
-                try:
-                    with open(f"/proc/{p}/task/{t}/children") as f:
-                        kids = [int(x) for x in f.read().split()]
-                except (OSError, ValueError):
-                    continue
-                for k in kids:
-                    if k not in procs:
-                        procs[k] = (p, 0)
-                        todo.append(k)
-        mine = set(procs)
-        mine.discard(self.me)
-        owner = {}
-        for p in mine:
-            k, seen = p, 0
-            while k in procs and k not in OWNERS and seen < 64:
-                k, seen = procs[k][0], seen + 1
-            owner[p] = k if k in OWNERS else 0
-        out = {}
-        for p in mine:
-            try:
-                with open(f"/proc/{p}/statm") as f:
-                    rss = int(f.read().split()[1]) * self.page
-                with open(f"/proc/{p}/status") as f:
-                    threads = next((int(line.split()[1]) for line in f if line.startswith("Threads:")), 1)
-                out[p] = (rss, threads, owner[p])
-            except (OSError, ValueError, IndexError):
-                continue
-        return out
-
-    def run(self) -> None:
-        limit_bytes = self.job.memory_mb * 2**20
-        while not self.stop.wait(0.2):
-            t = self.tree()
-            rss = sum(v[0] for v in t.values())
-            tasks = sum(v[1] for v in t.values())
-            what = ("memory", rss / 2**20) if limit_bytes and rss > limit_bytes else (
-                ("processes", tasks) if tasks > self.job.max_processes else None)
-            if what:  # stop the kernel (with all it started) that holds the most; orphans count as one
-                groups: dict[int, list[int]] = {}
-                for p, v in t.items():
-                    groups.setdefault(v[2], []).append(p)
-                size = (lambda g: sum(t[p][0] for p in groups[g])) if what[0] == "memory" else (
-                    lambda g: sum(t[p][1] for p in groups[g]))
-                worst = max(groups, key=size)
-                for p in groups[worst]:
-                    try:
-                        os.kill(p, signal.SIGKILL)
-                    except OSError:
-                        pass
-                self.emit(event="limit", what=what[0], amount=round(what[1]),
-                          question=OWNERS.get(worst))
 
 
 def run_job(job: Job, emit: Emitter) -> None:
