@@ -8,7 +8,7 @@ from cachesim.slo import BurnRateRule
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import _code_only, _source_of, need as _need
-from .lab import ALERT_SCENARIOS, SLO_999, run_alert_scenario, telemetry_run
+from .lab import ALERT_SCENARIOS, SLO_999, names_used, run_alert_scenario, telemetry_run
 
 # --------------------------------------------------------------------------- exposition
 
@@ -53,7 +53,7 @@ _LIBRARY = ("WORKBOOK_RULES", "workbook_rules")
 def assert_rules_own(alert_rules) -> None:
     """alert_rules() writes the rules out (not cachesim.slo's WORKBOOK_RULES) and they are well formed."""
     code = _code_only(_source_of(alert_rules))
-    used = [n for n in _LIBRARY if n in code]
+    used = [n for n in _LIBRARY if n in code or n in names_used(alert_rules)]
     expect("library rule sets alert_rules uses", used, [],
            "Write the rules yourself, as BurnRateRule(name, severity, long_window, short_window, burn_rate) — "
            "that's the exercise; the library's table is the answer key.")

@@ -8,7 +8,7 @@ import re
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import _code_only, _source_of, need as _need
-from .lab import rollout_users
+from .lab import names_used, rollout_users
 
 #: Buckets of the rollout (a percentage has a resolution of 0.01%).
 BUCKETS = 10_000
@@ -22,8 +22,9 @@ def _fns(ns: dict):
 
 def assert_no_process_hash(bucket_of) -> None:
     """The bucket does not come from Python's built-in `hash()` (salted per process for strings)."""
-    code = "\n".join(_code_only(s) for s in [_source_of(bucket_of)])
-    expect_true("bucket_of uses a hash that is the same in every process", not _BUILTIN_HASH.search(code),
+    code = _code_only(_source_of(bucket_of))
+    uses = bool(_BUILTIN_HASH.search(code)) or ("hash" in names_used(bucket_of) and "hash" not in bucket_of.__globals__)
+    expect_true("bucket_of uses a hash that is the same in every process", not uses,
                 "Python's built-in `hash()` of a string changes from one process to the next (PYTHONHASHSEED), "
                 "so every app server and every restart would put a user in a different bucket. Use a "
                 "cryptographic digest: `hashlib.sha256(f\"{flag_key}:{user}\".encode()).digest()`.",

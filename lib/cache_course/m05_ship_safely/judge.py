@@ -8,7 +8,7 @@ from cachesim import canary as _canary
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import assert_own_work, need as _need
-from .lab import CANARY_KINDS, CohortSample, canary_samples
+from .lab import CANARY_KINDS, CohortSample, canary_samples, names_used
 
 DECISIONS = ("promote", "halt", "continue")
 
@@ -26,6 +26,10 @@ def _decide(judge, control, canary, what: str) -> str:
 
 def assert_judge_own(judge) -> None:
     """judge_canary is your own judgement, built from the statistics, not cachesim's `judge`."""
+    used = sorted(names_used(judge) & {"judge", "judge_fleet", "auto_canary"})
+    expect("cachesim.canary judgements judge_canary calls", used, [],
+           "This question asks you to write the judgement yourself from the statistics; the library's `judge` "
+           "is the answer key.")
     assert_own_work(judge, "judge_canary", shipped={"cachesim.canary.judge": _canary.judge,
                                                     "cachesim.canary.judge_fleet": _canary.judge_fleet,
                                                     "cachesim.canary.auto_canary": _canary.auto_canary})

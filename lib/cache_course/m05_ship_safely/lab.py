@@ -172,6 +172,9 @@ def staged_rollout(judge: Callable[[CohortSample, CohortSample], str], kind: str
 
     Returns (FleetResult, log of (t, decision, action, percent after)).
     """
+    from ..lab import require_finished
+
+    require_finished(judge)
     make, _ = CANARY_KINDS[kind]
     w = Workload(duration=duration, rate=20, keys=1500, zipf_s=0.6, seed=seed)
     log: list[tuple[float, str, str, float]] = []
@@ -408,3 +411,20 @@ def telemetry_run(seed: int = 1, *, faults=(), duration: float = 7200.0, rate: f
               database=SimulatedDatabase(latency=0.02, faults=list(faults), seed=seed), observers=[tel],
               name="session reads").run()
     return r, tel
+
+
+def names_used(fn: Any) -> set[str]:
+    """Global and attribute names a function's code refers to (nested functions included).
+
+    Unlike the source, the code object is there even when the function was made by `exec`.
+    """
+    import types
+
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    names: set[str] = set()
+    stack = [code] if code is not None else []
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return names
