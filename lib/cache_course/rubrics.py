@@ -379,7 +379,7 @@ _WATCHED = (
 )
 _ROLLBACK = (
     r"roll(?:s|ed|ing)? (?:it |the flag |everyone )?back|rollback|flag (?:goes |go |back |set )?(?:to|back to) 0|"
-    r"(?:turn|switch|flip|set)(?:s|ing)? (?:the flag |it )?(?:off|to 0|to zero)|halts?|revert(?:s|ing)?|"
+    r"(?:turn|switch|flip|set)(?:s|es|ed|ing|ting)? (?:the flag |it )?(?:off|to 0|to zero)|halts?|revert(?:s|ing)?|"
     r"kill switch|back to 0 ?%|to 0 ?%|to zero"
 )
 _TRIGGER = (
@@ -421,7 +421,7 @@ ROLLOUT_NOTE = Rubric(
         ),
         Mentions(
             "who_watches",
-            "Who watches what? Name the person (or role) and the dashboard, metric or alert they watch.",
+            "Who watches what: which person (or role), and which dashboard, metric or alert?",
             [[_WATCH], [_WATCHED]],
             keyword_groups=(1,),
         ),
