@@ -117,15 +117,17 @@ _q.assert_no_process_hash(bucket_of)
 
 # %%
 users = rollout_users(7, 3000)
+rows = []
 with Rollout("new-session-cache", stages=(1, 5, 25, 100)) as flag:
     before = set()
     for _ in flag.stages:
         flag.advance()
         theirs = {u for u in users if flag.in_rollout(u)}
         mine = {u for u in users if in_rollout("new-session-cache", u, flag.percent)}
-        print(f"{flag.percent:>5.0f}%  OpenFeature: {len(theirs):>4} users ({len(before - theirs)} left)   "
-              f"yours: {len(mine):>4} users")
+        rows.append(f"{flag.percent:>5.0f}%  OpenFeature: {len(theirs):>4} users ({len(before - theirs)} left)   "
+                    f"yours: {len(mine):>4} users")
         before = theirs
+print("\n".join(rows))
 
 # %% [markdown]
 # ## 2 · The canary and its judge
@@ -215,9 +217,11 @@ _q.assert_judge_own(judge_canary)
 # users, judged on minutes 2–10):
 
 # %%
+rows = []
 for kind in ("identical", "good", "slow", "flaky", "chatty"):
     decisions = [judge_canary(*canary_samples(kind, seed)) for seed in (7, 8)]
-    print(f"{kind:<10} {decisions}")
+    rows.append(f"{kind:<10} {decisions}")
+print("\n".join(rows))
 
 # %% [markdown]
 # Now let it drive a real rollout: stages 5% → 25% → 50% → 100%, a judgement every 150
@@ -225,9 +229,11 @@ for kind in ("identical", "good", "slow", "flaky", "chatty"):
 # to 0%. A good canary, then a slow one:
 
 # %%
+rows = []
 for kind in ("good", "slow"):
     run, log = staged_rollout(judge_canary, kind, seed=7)
-    print(f"{kind} canary:", "; ".join(f"{t:.0f} s {d} -> {a}" for t, d, a, _ in log))
+    rows.append(f"{kind} canary: " + "; ".join(f"{t:.0f} s {d} -> {a}" for t, d, a, _ in log))
+print("\n".join(rows))
 plot_dashboard(run, bucket=30, title="Staged rollout of the slow canary: halted, everyone back on control")
 
 # %% [markdown]
@@ -248,10 +254,12 @@ plot_dashboard(run, bucket=30, title="Staged rollout of the slow canary: halted,
 # without pre-warm.
 
 # %%
+rows = []
 for seed in (0, 1):
     sc, keys = deploy_scenario(seed), critical_keys(seed)
-    print(f"seed {seed}: {len(keys)} critical users, headroom {sc['headroom']:g} q/s, ready within "
-          f"{sc['ready_within']:g} s; without pre-warm: {run_deploy(None, seed)}")
+    rows.append(f"seed {seed}: {len(keys)} critical users, headroom {sc['headroom']:g} q/s, ready within "
+                f"{sc['ready_within']:g} s; without pre-warm: {run_deploy(None, seed)}")
+print("\n".join(rows))
 
 # %% nbgrader={"grade": false, "grade_id": "prewarm", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def prewarm_plan(keys, headroom_qps, ready_within):
@@ -359,10 +367,11 @@ for _seed in (2, 3):
 # buckets — the coarse mode that `cachesim.slo` checks against the exact one):
 
 # %%
+rows = []
 for s in ALERT_SCENARIOS:
     within = "" if not s.within else f" within {s.within / 3600:g} h" if s.within >= 7200 else f" within {s.within / 60:g} min"
-    want = s.expect + within
-    print(f"{s.name:<26} over {s.duration / 3600:g} h: {want}")
+    rows.append(f"{s.name:<26} over {s.duration / 3600:g} h: {s.expect}{within}")
+print("\n".join(rows))
 
 # %% nbgrader={"grade": false, "grade_id": "slo_alerts", "locked": false, "schema_version": 3, "solution": true, "task": false}
 HOUR, DAY = 3600, 86400
@@ -413,8 +422,7 @@ print(alert_table({"your rules": alert_rules(), "5-minute error rate": naive}, s
 # %%
 run, tel = telemetry_run(1, faults=[error_rate(at=1800, duration=1200, rate=0.10)])
 exact = evaluate(tel.request_times, tel.request_good, SLO_999, alert_rules())
-print(exact)
-print(f"paged {exact.detection_time(1800.0) / 60:.1f} minutes after the incident began")
+print(f"{exact}\npaged {exact.detection_time(1800.0) / 60:.1f} minutes after the incident began")
 plot_dashboard(run, bucket=60, alerts=exact, threshold=0.2, title="10% errors from 30 to 50 min: the page (shaded)")
 
 # %% [markdown]
