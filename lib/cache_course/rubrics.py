@@ -394,23 +394,20 @@ ROLLOUT_NOTE = Rubric(
     rules=[
         Prose(3),
         NotRepetitive(),
-        NotStuffed(0.45),  # a rollout note names a few metrics and stages; allow a little more vocabulary
+        NotStuffed(0.45),  # a rollout note names metrics and stages: a little more vocabulary
         WordCount("length", 50, 260),
         Mentions(
             "behind_the_flag",
             "What exactly is behind the flag? Could a teammate tell from one sentence which code path it switches "
             "on, and for whom?",
-            [[r"(?:feature )?flags?|flagged|toggle|openfeature"],
-             [r"cache|caching|refresh|wait threshold|threshold|singleflight|key schema|code path|stale|swr|"
-              r"pre-?warm\w*|version|session (?:reads?|service)|new path"]],
+            [[r"(?:feature )?flags?|flagged|toggle|openfeature"], [r"cache|caching|refresh|wait threshold|threshold|"
+             r"singleflight|key schema|code path|stale|swr|pre-?warm\w*|version|session (?:reads?|service)|new path"]],
             keyword_groups=(0,),
         ),
         Mentions(
             "stages",
             "What are the canary's stages? Which percentages of users, in which order?",
-            [[_PERCENT]],
-            negatable=False,
-            min_distinct=2,
+            [[_PERCENT]], negatable=False, min_distinct=2,
         ),
         Mentions(
             "stage_gate",
@@ -422,8 +419,7 @@ ROLLOUT_NOTE = Rubric(
         Mentions(
             "who_watches",
             "Who watches what: which person (or role), and which dashboard, metric or alert?",
-            [[_WATCH], [_WATCHED]],
-            keyword_groups=(1,),
+            [[_WATCH], [_WATCHED]], keyword_groups=(1,),
         ),
         Avoids(
             "named_owners",
@@ -435,8 +431,7 @@ ROLLOUT_NOTE = Rubric(
             "rollback_trigger",
             "What exactly triggers the rollback? Which number or alert, and who turns the flag off?",
             [[_ROLLBACK], [r"if|when|as soon as|the moment|whenever|once|on any|trigger\w*"], [_TRIGGER]],
-            negatable=False,
-            keyword_groups=(0,),
+            negatable=False, keyword_groups=(0,),
         ),
         Avoids(
             "no_overpromise",
