@@ -34,11 +34,12 @@ from .lab import (
     staged_rollout,
     telemetry_run,
 )
+from .plots import plot_prewarm
 from .prewarm import PREWARM
 
 __all__ = [
     "ALERT_SCENARIOS", "BUCKETS", "CANARY_KINDS", "DEPLOY_AT", "MODULE", "QUESTIONS", "READY_WITHIN", "SLO_999",
-    "CohortSample", "alert_table", "canary_run", "canary_samples", "critical_keys", "deploy_scenario",
+    "CohortSample", "alert_table", "canary_run", "canary_samples", "critical_keys", "deploy_scenario", "plot_prewarm",
     "rollout_users", "run_alert_scenario", "run_deploy", "show_source", "staged_rollout", "telemetry_run",
 ]
 

@@ -428,3 +428,4 @@ def names_used(fn: Any) -> set[str]:
         names.update(c.co_names)
         stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
     return names
+
