@@ -50,6 +50,7 @@ from cache_course.m05_ship_safely import (
     critical_keys,
     deploy_scenario,
     plot_prewarm,
+    require_finished,
     rollout_users,
     run_deploy,
     staged_rollout,
@@ -117,6 +118,7 @@ _q.assert_no_process_hash(bucket_of)
 # hashes, but both keep their users as the rollout grows:
 
 # %%
+require_finished(bucket_of, in_rollout)
 users = rollout_users(7, 3000)
 rows = []
 with Rollout("new-session-cache", stages=(1, 5, 25, 100)) as flag:
@@ -218,6 +220,7 @@ _q.assert_judge_own(judge_canary)
 # users, judged on minutes 2–10):
 
 # %%
+require_finished(judge_canary)
 rows = []
 for kind in ("identical", "good", "slow", "flaky", "chatty"):
     decisions = [judge_canary(*canary_samples(kind, seed)) for seed in (7, 8)]
@@ -290,6 +293,7 @@ for _seed in (1, 2, 4):
 ### END HIDDEN TESTS
 
 # %%
+require_finished(prewarm_plan)
 sc = deploy_scenario(0)
 before = run_deploy(None, 0)
 after = run_deploy(prewarm_plan(critical_keys(0), sc["headroom"], sc["ready_within"]), 0)
@@ -418,6 +422,7 @@ _q.assert_rules_own(alert_rules)
 # incidents, how many paged.
 
 # %%
+require_finished(alert_rules)
 naive = [BurnRateRule("5m error rate > 1%", "page", 300, 300, 10.0)]
 print(alert_table({"your rules": alert_rules(), "5-minute error rate": naive}, seed=0))
 
@@ -427,6 +432,7 @@ print(alert_table({"your rules": alert_rules(), "5-minute error rate": naive}, s
 # And on the exact per-request record of a two-hour run with a 20-minute, 10% error incident:
 
 # %%
+require_finished(alert_rules)
 run, tel = telemetry_run(1, faults=[error_rate(at=1800, duration=1200, rate=0.10)])
 exact = evaluate(tel.request_times, tel.request_good, SLO_999, alert_rules())
 print(f"{exact}\npaged {exact.detection_time(1800.0) / 60:.1f} minutes after the incident began")

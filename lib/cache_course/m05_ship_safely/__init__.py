@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from coursekit.questions import Module, Question
 
-from ..lab import NBGRADER_STUB, show_source
+from ..lab import NBGRADER_STUB, require_finished, show_source
 from .alerts import EXPOSITION, SLO_ALERTS
 from .bucketing import BUCKETING, BUCKETS
 from .judge import CANARY_JUDGE
@@ -40,7 +40,7 @@ from .prewarm import PREWARM
 __all__ = [
     "ALERT_SCENARIOS", "BUCKETS", "CANARY_KINDS", "DEPLOY_AT", "MODULE", "QUESTIONS", "READY_WITHIN", "SLO_999",
     "CohortSample", "alert_table", "canary_run", "canary_samples", "critical_keys", "deploy_scenario", "plot_prewarm",
-    "rollout_users", "run_alert_scenario", "run_deploy", "show_source", "staged_rollout", "telemetry_run",
+    "require_finished", "rollout_users", "run_alert_scenario", "run_deploy", "show_source", "staged_rollout", "telemetry_run",
 ]
 
 # --------------------------------------------------------------------------- rollout_note (written)
