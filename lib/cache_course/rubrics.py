@@ -371,3 +371,9 @@ from .rubrics_incident import INCIDENT_CHECKLIST, STATUS_FOLLOWUP  # noqa: E402 
 
 RUBRICS += [STATUS_FOLLOWUP, INCIDENT_CHECKLIST]
 __all__ += ["INCIDENT_CHECKLIST", "STATUS_FOLLOWUP"]
+
+# --- module 05 · ship it safely: rollout_note (its rules in rubrics_rollout.py) ----------------
+from .rubrics_rollout import ROLLOUT_NOTE  # noqa: E402 - after the vocabulary it uses
+
+RUBRICS.insert(RUBRICS.index(STATUS_FOLLOWUP), ROLLOUT_NOTE)  # in the order the course meets them
+__all__ += ["ROLLOUT_NOTE"]
