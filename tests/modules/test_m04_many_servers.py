@@ -81,6 +81,10 @@ WRONG = {
     "servers-subclasses-sharedtier": ("many_servers", lambda: edit(
         "many_servers", ("class LeasedLoader:", "from swrcache.redis import SharedTier\n\n\nclass LeasedLoader(SharedTier):"))),
     # moved from BEYOND: the visible checks catch these
+    # (check_many_callers runs the hidden tests' seeded race with seed 0: the retries reported are counted)
+    "update-miscounts-retries": ("lost_update", lambda: edit(
+        "lost_update", ("            return retries\n        retries += 1  # someone",
+                        "            return min(retries, 1)\n        retries += 1  # someone"))),
     "cas-awaits-between": ("lost_update", lambda: edit(
         "lost_update", ("        self._data[key] = (value, version + 1)\n        return True",
                         "        await asyncio.sleep(0)\n        self._data[key] = (value, version + 1)\n        return True"))),
@@ -91,9 +95,11 @@ WRONG = {
 
 BEYOND = {
     # passes the visible checks, caught by the hidden tests
-    "update-miscounts-retries": ("lost_update", lambda: edit(
-        "lost_update", ("            return retries\n        retries += 1  # someone",
-                        "            return min(retries, 1)\n        retries += 1  # someone"))),
+    # a retry budget: 16 attempts are enough for every caller of the visible seed-0 race, not for seed 12's
+    "update-gives-up": ("lost_update", lambda: edit(
+        "lost_update", ("    while True:\n        value, version", "    for _attempt in range(16):\n        value, version"),
+        ("        retries += 1  # someone wrote first: re-read and recompute\n",
+         "        retries += 1  # someone wrote first: re-read and recompute\n    return retries  # gave up\n"))),
     # str() of the new value: the same as JSON for the counters of the visible checks, not for a dict
     "watch-stores-str": ("watch_cas", lambda: edit("watch_cas", ("{\"value\": encode(new),", "{\"value\": str(new),"))),
     # a backfill that reads one page of keys (a SCAN without following the cursor): 30 users fit, 60 do not
