@@ -41,6 +41,13 @@ WRONG = {
     "update-plain-set": ("lost_update", lambda: edit(
         "lost_update", ("        if await store.compare_and_set(key, version, new):\n            return retries",
                         "        await store.set(key, new)\n        return retries"))),
+    # the shared-store model kept in an attribute: the own-work helper is in check_cas_semantics
+    "store-wraps-model": ("lost_update", lambda: edit(
+        "lost_update", ("    \"\"\"SharedDict with a version compare-and-set.\"\"\"\n",
+                        "    \"\"\"SharedDict with a version compare-and-set.\"\"\"\n\n"
+                        "    def __init__(self, latency=0.001):\n        super().__init__(latency)\n"
+                        "        from cachesim.shared_store import SharedStoreModel\n"
+                        "        self.model = SharedStoreModel()  # the versions, done for us\n"))),
     # 2 · WATCH
     "watch-missing": ("watch_cas", lambda: edit(
         "watch_cas", ("                await pipe.watch(key)  # from here, any change to key makes EXEC fail\n"
@@ -73,6 +80,12 @@ WRONG = {
     "lock-no-expiry": ("fencing", lambda: edit("fencing", ("token, nx=True, px=ttl_ms)", "token, nx=True)"))),
     "fence-not-checked": ("fencing", lambda: edit(
         "fencing", ("if tonumber(ARGV[1]) < seen then return 0 end\n", ""))),
+    # tokens compared as strings: 5, 3, 5, 9 come out right, but "3" > "27" (seed 0's random tokens)
+    "fence-compares-strings": ("fencing", lambda: edit(
+        "fencing", ("local seen = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')\n"
+                    "if tonumber(ARGV[1]) < seen then return 0 end",
+                    "local seen = redis.call('HGET', KEYS[1], 'fence') or '0'\n"
+                    "if ARGV[1] < seen then return 0 end"))),
     # 6 · many servers
     "servers-no-lease": ("many_servers", lambda: edit(
         "many_servers", ("look = await self.store.get(key, lease_ttl=self.lease_ttl)", "look = await self.store.get(key)"),
@@ -81,7 +94,7 @@ WRONG = {
     "servers-subclasses-sharedtier": ("many_servers", lambda: edit(
         "many_servers", ("class LeasedLoader:", "from swrcache.redis import SharedTier\n\n\nclass LeasedLoader(SharedTier):"))),
     # moved from BEYOND: the visible checks catch these
-    # (check_many_callers runs the hidden tests' seeded race with seed 0: the retries reported are counted)
+    # (check_many_callers runs the hidden tests' seeded race with seed 0, which counts the refusals)
     "update-miscounts-retries": ("lost_update", lambda: edit(
         "lost_update", ("            return retries\n        retries += 1  # someone",
                         "            return min(retries, 1)\n        retries += 1  # someone"))),

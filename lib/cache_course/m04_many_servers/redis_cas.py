@@ -196,7 +196,7 @@ def check_uses_watch(ns: dict) -> None:
 
 
 def check_watch_once(ns: dict) -> None:
-    """one update, then another: value and version as specified"""
+    """a counter updated once, then again: its value and version as specified"""
     assert_update_once(_need(ns, "watch_update", "function"))
 
 
