@@ -41,6 +41,13 @@ WRONG = {
     "update-plain-set": ("lost_update", lambda: edit(
         "lost_update", ("        if await store.compare_and_set(key, version, new):\n            return retries",
                         "        await store.set(key, new)\n        return retries"))),
+    # the shared-store model kept in an attribute: the own-work helper is in check_cas_semantics
+    "store-wraps-model": ("lost_update", lambda: edit(
+        "lost_update", ("    \"\"\"SharedDict with a version compare-and-set.\"\"\"\n",
+                        "    \"\"\"SharedDict with a version compare-and-set.\"\"\"\n\n"
+                        "    def __init__(self, latency=0.001):\n        super().__init__(latency)\n"
+                        "        from cachesim.shared_store import SharedStoreModel\n"
+                        "        self.model = SharedStoreModel()  # the versions, done for us\n"))),
     # 2 · WATCH
     "watch-missing": ("watch_cas", lambda: edit(
         "watch_cas", ("                await pipe.watch(key)  # from here, any change to key makes EXEC fail\n"
@@ -73,6 +80,12 @@ WRONG = {
     "lock-no-expiry": ("fencing", lambda: edit("fencing", ("token, nx=True, px=ttl_ms)", "token, nx=True)"))),
     "fence-not-checked": ("fencing", lambda: edit(
         "fencing", ("if tonumber(ARGV[1]) < seen then return 0 end\n", ""))),
+    # tokens compared as strings: 5, 3, 5, 9 come out right, but "3" > "27" (seed 0's random tokens)
+    "fence-compares-strings": ("fencing", lambda: edit(
+        "fencing", ("local seen = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')\n"
+                    "if tonumber(ARGV[1]) < seen then return 0 end",
+                    "local seen = redis.call('HGET', KEYS[1], 'fence') or '0'\n"
+                    "if ARGV[1] < seen then return 0 end"))),
     # 6 · many servers
     "servers-no-lease": ("many_servers", lambda: edit(
         "many_servers", ("look = await self.store.get(key, lease_ttl=self.lease_ttl)", "look = await self.store.get(key)"),
@@ -81,6 +94,10 @@ WRONG = {
     "servers-subclasses-sharedtier": ("many_servers", lambda: edit(
         "many_servers", ("class LeasedLoader:", "from swrcache.redis import SharedTier\n\n\nclass LeasedLoader(SharedTier):"))),
     # moved from BEYOND: the visible checks catch these
+    # (check_many_callers runs the hidden tests' seeded race with seed 0, which counts the refusals)
+    "update-miscounts-retries": ("lost_update", lambda: edit(
+        "lost_update", ("            return retries\n        retries += 1  # someone",
+                        "            return min(retries, 1)\n        retries += 1  # someone"))),
     "cas-awaits-between": ("lost_update", lambda: edit(
         "lost_update", ("        self._data[key] = (value, version + 1)\n        return True",
                         "        await asyncio.sleep(0)\n        self._data[key] = (value, version + 1)\n        return True"))),
@@ -91,9 +108,11 @@ WRONG = {
 
 BEYOND = {
     # passes the visible checks, caught by the hidden tests
-    "update-miscounts-retries": ("lost_update", lambda: edit(
-        "lost_update", ("            return retries\n        retries += 1  # someone",
-                        "            return min(retries, 1)\n        retries += 1  # someone"))),
+    # a retry budget: 16 attempts are enough for every caller of the visible seed-0 race, not for seed 12's
+    "update-gives-up": ("lost_update", lambda: edit(
+        "lost_update", ("    while True:\n        value, version", "    for _attempt in range(16):\n        value, version"),
+        ("        retries += 1  # someone wrote first: re-read and recompute\n",
+         "        retries += 1  # someone wrote first: re-read and recompute\n    return retries  # gave up\n"))),
     # str() of the new value: the same as JSON for the counters of the visible checks, not for a dict
     "watch-stores-str": ("watch_cas", lambda: edit("watch_cas", ("{\"value\": encode(new),", "{\"value\": str(new),"))),
     # a backfill that reads one page of keys (a SCAN without following the cursor): 30 users fit, 60 do not

@@ -156,10 +156,11 @@ def check_acquire(ns: dict) -> None:
 
 
 def check_fenced_script(ns: dict) -> None:
-    """fenced_write refuses a token smaller than the largest accepted"""
+    """fenced_write refuses a token smaller than the largest accepted (tokens 5, 3, 5, 9, then seed 0's)"""
     acquire, write = _parts(ns)
     assert_own_fencing(acquire, write)
     assert_fenced_script(write)
+    assert_fenced_random(write, seed=0)
 
 
 def check_pause(ns: dict) -> None:

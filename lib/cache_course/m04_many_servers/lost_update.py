@@ -21,7 +21,19 @@ def _shipped() -> dict:
 
 def assert_own_store(store_cls) -> None:
     """Your compare-and-set is your own, not the shared-store model's or RedisStore's."""
-    assert_own_work(store_cls, "VersionedStore", shipped=_shipped(), make=store_cls)
+    shipped = _shipped()
+    assert_own_work(store_cls, "VersionedStore", shipped=shipped, make=store_cls)
+    # assert_own_work's attribute scan matches top-level packages only; these are a level deeper
+    try:
+        instance = store_cls()
+    except Exception:  # noqa: BLE001 - the behaviour checks report a constructor that fails
+        return
+    for attr, value in sorted(vars(instance).items()):
+        kind = type(value)
+        expect_true(f"VersionedStore wraps {kind.__module__}.{kind.__qualname__} (in self.{attr})",
+                    not isinstance(value, tuple(shipped.values())),
+                    "This question asks you to write the compare-and-set yourself; the shared-store model and "
+                    "RedisStore are the library's.", expected="your own VersionedStore", got=kind.__name__)
 
 
 def assert_cas_semantics(store_cls) -> None:
@@ -111,8 +123,10 @@ def _store(ns):
 
 
 def check_cas_semantics(ns: dict) -> None:
-    """compare_and_set writes only when the version is the one you read"""
-    assert_cas_semantics(_store(ns))
+    """your own compare_and_set writes only when the version is the one you read"""
+    store = _store(ns)
+    assert_own_store(store)
+    assert_cas_semantics(store)
 
 
 def check_two_refreshes(ns: dict) -> None:
