@@ -256,13 +256,18 @@ def assert_own_work(obj: Any, name: str, *, shipped: Mapping[str, Any], make: Ca
         expect_true(f"{name} {how} {what}", False, why, expected=f"your own {name}", got=what)
 
     modules = {dotted.rsplit(".", 1)[0] for dotted in shipped}
+
+    def shipped_module(kind: Any) -> bool:  # defined in a shipped package ("cachesim.shared_store" and below)
+        mod = str(getattr(kind, "__module__", ""))
+        return any(mod == m or mod.startswith(m + ".") for m in modules)
+
     for dotted, thing in shipped.items():
         if obj is thing:
             fail("is", dotted)
         if isinstance(obj, type) and isinstance(thing, type) and issubclass(obj, thing):
             fail("subclasses", dotted)
     if isinstance(obj, type):
-        foreign = [k for k in obj.__mro__[1:] if str(getattr(k, "__module__", "")).split(".")[0] in modules]
+        foreign = [k for k in obj.__mro__[1:] if shipped_module(k)]
         if foreign:
             fail("subclasses", f"{foreign[0].__module__}.{foreign[0].__qualname__}")
     source = _source_of(obj)
@@ -280,5 +285,5 @@ def assert_own_work(obj: Any, name: str, *, shipped: Mapping[str, Any], make: Ca
             return
         for attr, value in sorted(vars(instance).items()):
             kind = type(value)
-            if str(getattr(kind, "__module__", "")).split(".")[0] in modules:
+            if shipped_module(kind):
                 fail("wraps", f"{kind.__module__}.{kind.__qualname__} (in self.{attr})")
