@@ -3,8 +3,8 @@
 ``labelled/`` is the calibration set the rules were tuned on; ``heldout/`` was written after a
 first tuning and used once more (its headers say what changed after it was first scored). The
 bar: every good answer gets fewer questions than every bad one, and no gamed answer gets fewer
-questions than the best bad one. The `apology` rubric's own calibration stays in
-`test_rubric_calibration.py`, unchanged.
+questions than the best bad one — held for every rubric in `test_rubric_calibration.py`;
+here, what these two rubrics must ask about.
 """
 
 from __future__ import annotations
@@ -15,31 +15,6 @@ import pytest
 import yaml
 
 from coursekit.rubrics import get_rubric
-
-HERE = Path(__file__).parent
-RUBRICS = ("status_followup", "incident_checklist")
-
-
-def _counts(folder: str, name: str) -> dict[str, list[int]]:
-    data = yaml.safe_load((HERE / folder / f"{name}.yml").read_text())
-    rubric = get_rubric(name)
-    return {label: [len(rubric.evaluate(text).questions) for text in data[label]] for label in ("good", "bad", "gamed")}
-
-
-@pytest.mark.parametrize("folder", ["labelled", "heldout"])
-@pytest.mark.parametrize("name", RUBRICS)
-def test_good_below_bad_and_gamed_no_better_than_best_bad(folder, name):
-    c = _counts(folder, name)
-    assert len(c["good"]) >= 3 and len(c["bad"]) >= 3 and len(c["gamed"]) >= 3
-    assert max(c["good"]) < min(c["bad"]), f"a good answer is asked as much as a bad one: {c}"
-    assert min(c["gamed"]) >= min(c["bad"]), f"a gamed answer beats the best bad one: {c}"
-
-
-@pytest.mark.parametrize("name", RUBRICS)
-def test_every_good_answer_is_asked_at_most_one_question(name):
-    for folder in ("labelled", "heldout"):
-        assert max(_counts(folder, name)["good"]) <= 1, folder
-
 
 def test_status_followup_asks_about_promises_jargon_and_vague_owners():
     r = get_rubric("status_followup")

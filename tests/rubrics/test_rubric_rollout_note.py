@@ -16,21 +16,6 @@ HERE = Path(__file__).parent
 NAME = "rollout_note"
 
 
-def _counts(folder: str) -> dict[str, list[int]]:
-    data = yaml.safe_load((HERE / folder / f"{NAME}.yml").read_text())
-    rubric = get_rubric(NAME)
-    return {label: [len(rubric.evaluate(text).questions) for text in data[label]] for label in ("good", "bad", "gamed")}
-
-
-@pytest.mark.parametrize("folder", ["labelled", "heldout"])
-def test_good_below_bad_and_gamed_no_better_than_best_bad(folder):
-    c = _counts(folder)
-    assert len(c["good"]) >= 3 and len(c["bad"]) >= 3 and len(c["gamed"]) >= 3
-    assert max(c["good"]) < min(c["bad"]), f"a good answer is asked as much as a bad one: {c}"
-    assert min(c["gamed"]) >= min(c["bad"]), f"a gamed answer beats the best bad one: {c}"
-    assert max(c["good"]) <= 1, c
-
-
 def test_vague_owners_and_overpromises_are_asked_about():
     rubric = get_rubric(NAME)
     base = ("The new session cache is behind the flag new-session-cache. Stages are 5% for an hour, then 25% "
