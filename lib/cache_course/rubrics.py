@@ -511,7 +511,7 @@ POSTMORTEM = Rubric(
             "Which action item keeps this from happening again, rather than making the next one shorter?",
             [[r"prevent(?:s|ing)? (?:a|an|the|one|this|it|that|another|any|users?|callers?|readers?|herds?|queues?|\w+ from)|so (?:that )?(?:a|an|the|one|no|this|it|nobody|users?|callers?|readers?) (?:\w+ ){0,3}(?:can't|cannot|never|no longer|"
               r"won't|will not|doesn't|does not)|before (?:it|they) reach(?:es)? users|stops? (?:a|the|this|one)|"
-              r"never (?:waits?|blocks?|queues?)|no (?:user|caller|one) waits"]],
+              r"never (?:waits?|blocks?|queues?)|no (?:user|caller|reader|request|sign-?in|one)s? (?:ever )?waits?"]],
             negatable=False,
         ),
         Avoids(
@@ -600,7 +600,7 @@ MANAGER_ASK = Rubric(
         Mentions(
             "defer_risk",
             "What is the risk if we wait: how likely is a repeat, and what would it cost?",
-            [[r"defer\w*|wait\w*|postpon\w*|if we (?:ship|keep going|carry on|don't|do not)|put (?:it|this) off|"
+            [[r"defer\w*|wait\w*|postpon\w*|afterwards|fix (?:it|this|them) after|if we (?:ship|keep going|carry on|don't|do not)|put (?:it|this) off|"
               r"after the release|until after|later"],
              [r"risk\w*|chance|likely|likelihood|again|repeat\w*|recur\w*|expos\w*|another incident|same incident|"
               r"burn\w*|budget|next (?:deploy|release|spike)|every deploy|each deploy|could|would"]],
