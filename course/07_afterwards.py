@@ -27,6 +27,7 @@
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from cache_course.m07_afterwards import (
     MANAGER_CURVEBALL,
+    MANAGER_PAUSE,
     MANAGER_ROUNDS,
     REMEDIATION_LABELS,
     REMEDIATIONS,
@@ -201,8 +202,9 @@ plot_what_if(TABLE, INCIDENT, title="Your incident: what if this had been in pla
 #
 # This is graded on consistency with your own measurements, not on one right answer: each
 # pick must be first or second in your table on something it measures (user-minutes
-# avoided, database calls or peak, time to detect, time to mitigate), and your reasons must
-# quote your numbers.
+# avoided, database calls or peak, time to detect, time to mitigate), and clearly better
+# there than the incident as it happened (by 5%, or half a minute); your reasons must quote
+# your numbers. The story's favourite fix may not make your top two: that is the point.
 
 # %% nbgrader={"grade": false, "grade_id": "top_two", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
@@ -261,8 +263,8 @@ print(f"with your two  : {_both.user_minutes_over_slo:>4} user-minutes over the 
 # cell shows *model not found* after a kernel restart, run it again.
 
 # %% tags=["nbval-ignore-output"]
-roleplay = ManagerRoleplay(MANAGER_ROUNDS, "manager_replies", curveball=MANAGER_CURVEBALL, rubric="manager_ask",
-                           reviewer="Your manager")
+roleplay = ManagerRoleplay(MANAGER_ROUNDS, "manager_replies", MANAGER_PAUSE, curveball=MANAGER_CURVEBALL,
+                           rubric="manager_ask", reviewer="Your manager")
 roleplay
 
 # %% [markdown]

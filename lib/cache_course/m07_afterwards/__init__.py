@@ -31,7 +31,7 @@ from .top_two import TOP_TWO
 from .what_if import WHAT_IF
 
 __all__ = [
-    "COLUMNS", "MANAGER_CURVEBALL", "MANAGER_ROUNDS", "MODULE", "ManagerRoleplay", "QUESTIONS", "REMEDIATIONS", "REMEDIATION_LABELS",
+    "COLUMNS", "MANAGER_CURVEBALL", "MANAGER_PAUSE", "MANAGER_ROUNDS", "MODULE", "ManagerRoleplay", "QUESTIONS", "REMEDIATIONS", "REMEDIATION_LABELS",
     "load_incident", "plot_what_if", "postmortem_template", "reference_table", "replay", "show_postmortem",
     "variant_incident", "what_if_display",
 ]
@@ -67,6 +67,12 @@ MANAGER_ROUNDS = [
     "will I know it's done?",
     "Fine. Put it in one message I can forward upwards: what you're asking for, for when, and what moves.",
 ]
+#: The pause before each reply, worded for this conversation.
+MANAGER_PAUSE = (
+    "Before you reply: notice any tension (the jaw, the breath, the urge to apologise or to over-explain). "
+    "Let one slow breath out. Then name your intention in a few words, for example \u201cI'm asking for what the "
+    "work needs.\u201d"
+)
 MANAGER_CURVEBALL = Curveball(
     "\U0001f4ac A message lands in the team channel while you talk, from the head of product: \u201cHeads up: "
     "the big customer demo moved to tomorrow 10:00. Whatever is on the release branch is what they'll see.\u201d "

@@ -12,7 +12,7 @@ import re
 from coursekit.questions import Question, expect_true
 
 from ..lab import need as _need
-from .lab import REMEDIATIONS, load_incident, reference_table
+from .lab import REMEDIATIONS, as_happened_row, load_incident, reference_table
 
 #: Words that name each remediation in prose.
 ALIASES = {
@@ -33,8 +33,25 @@ MEASURES = {
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 
 
-def leads_on(name: str, rows: list[dict]) -> list[str]:
-    """The columns on which ``name`` is among the two best rows of the table (ties share a place)."""
+#: A difference that matters: 5% of the incident's user-minutes, 5% fewer database calls or a 5% lower
+#: peak, half a minute sooner.
+MATERIAL_SHARE, MATERIAL_MINUTES = 0.05, 0.5
+
+
+def _material(col: str, v, base: dict) -> bool:
+    b = base[col]
+    if col == "user_minutes_avoided":
+        return v > 0 and v >= MATERIAL_SHARE * base["user_minutes_over_slo"]
+    if b is None:
+        return True  # as it happened it was never detected or mitigated: any time is better
+    if MEASURES[col] == "sooner":
+        return v <= b - MATERIAL_MINUTES
+    return v <= (1 - MATERIAL_SHARE) * b
+
+
+def leads_on(name: str, rows: list[dict], base: dict) -> list[str]:
+    """The columns on which ``name`` is first or second in the table (ties share a place) *and*
+    better than the incident as it happened by a margin that matters (see ``MATERIAL_*``)."""
     mine = next(r for r in rows if r["remediation"] == name)
     out = []
     for col, better in MEASURES.items():
@@ -43,9 +60,15 @@ def leads_on(name: str, rows: list[dict]) -> list[str]:
             continue
         vals = [r[col] for r in rows if r[col] is not None]
         strictly_better = sum(1 for x in vals if (x > v if better == "more" else x < v))
-        if strictly_better < 2 and (better != "more" or v > 0):
+        if strictly_better < 2 and _material(col, v, base):
             out.append(col)
     return out
+
+
+def _base(record) -> dict:
+    row = dict(as_happened_row(record))
+    row["user_minutes_over_slo"] = record.figures.user_minutes_over_slo
+    return row
 
 
 def _picks(value) -> list:
@@ -64,12 +87,13 @@ def assert_top_two_measured(picks, code) -> None:
     """Each pick is among the two best of *your* table on at least one measurement."""
     assert_top_two_names(picks)
     record, _ = load_incident(code)
-    rows = reference_table(record)
+    rows, base = reference_table(record), _base(record)
     for p in _picks(picks):
-        expect_true(f"a measurement where {p} is among the two best", bool(leads_on(p, rows)),
+        expect_true(f"a measurement where {p} is among the two best", bool(leads_on(p, rows, base)),
                     "Pick from your own table: a change that is first or second on user-minutes avoided, database "
-                    "load, or time to detect or mitigate. This one is not, on your incident.",
-                    expected="first or second on some column", got="not in the top two on any column")
+                    "calls or peak, or time to detect or mitigate, and clearly better there than the incident as it "
+                    "happened (5% fewer, or half a minute sooner). This one is not, on your incident.",
+                    expected="first or second on some column, by a margin", got="not on any column")
 
 
 def _sentences(text: str) -> list[str]:
