@@ -185,7 +185,7 @@ TABLE = what_if_table(INCIDENT)
 what_if_display(TABLE, INCIDENT)
 
 # %%
-plot_what_if(TABLE, INCIDENT, title="Your incident: what if this had been in place?");
+plot_what_if(TABLE, INCIDENT, title="Your incident: what if this had been in place?")
 
 # %% [markdown]
 # Read it slowly. Some changes spare users minutes; some cost the database a busier minute

@@ -136,11 +136,14 @@ def what_if_display(rows: list[dict], record: IncidentRecord | None = None) -> A
 
 
 def plot_what_if(rows: list[dict], record: IncidentRecord | None = None, title: str | None = None):
-    """Two panels: user-minutes over the SLO avoided, and the database's busiest minute, per remediation."""
-    import matplotlib.pyplot as plt
+    """Two panels: user-minutes over the SLO avoided, and the database's busiest minute, per remediation.
+
+    Returns the figure (not registered with pyplot, like :mod:`cachesim.plots`): a notebook shows it once."""
+    from cachesim.plots import _new_figure  # a Figure outside pyplot's state, rendered as PNG by Jupyter
 
     names = [r["remediation"] for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.2), constrained_layout=True)
+    fig = _new_figure((10, 3.2))
+    a, b = fig.subplots(1, 2)
     a.barh(names, [r["user_minutes_avoided"] for r in rows], color="#1a7f37")
     a.invert_yaxis()
     a.set_xlabel("user-minutes over the SLO avoided")
@@ -152,7 +155,6 @@ def plot_what_if(rows: list[dict], record: IncidentRecord | None = None, title: 
         b.axvline(record.figures.db_peak_qps, color="#57606a", ls="--", lw=1, label="as it happened")
         b.legend(loc="lower right", fontsize=8)
     fig.suptitle(title or "What if this had been in place?", fontsize=11)
-    plt.show()
     return fig
 
 
