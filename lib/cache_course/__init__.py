@@ -13,10 +13,11 @@ See ``docs/authoring.md`` to add a question.
 
 from __future__ import annotations
 
-from . import m00_orientation, m01_lru, m02_stampede, m03_hol_blocking, m07_afterwards
+from . import m00_orientation, m01_lru, m02_stampede, m03_hol_blocking, m06_incident, m07_afterwards
 from .rubrics import RUBRICS
 
 #: The course's modules, in order.
-MODULES = [m00_orientation.MODULE, m01_lru.MODULE, m02_stampede.MODULE, m03_hol_blocking.MODULE, m07_afterwards.MODULE]
+MODULES = [m00_orientation.MODULE, m01_lru.MODULE, m02_stampede.MODULE, m03_hol_blocking.MODULE, m06_incident.MODULE,
+           m07_afterwards.MODULE]
 
 __all__ = ["MODULES", "RUBRICS"]

@@ -230,11 +230,11 @@ def _healthy_from(run: IncidentRun) -> int | None:
     return m if m > 0 else None
 
 
-#: The reference response on seed 0: page at about minute 14.7; roll back, pre-warm, then root-cause;
+#: The reference response on seed 0 (the solution's `respond`): page at minute 16.67; roll back, pre-warm, then root-cause;
 #: declare resolved after five healthy minutes.
 REFERENCE_ACTIONS: tuple[Action, ...] = (
-    Action(16.0, "rollback"), Action(17.0, "prewarm", (("rate", 30),)), Action(20.0, "investigate"),
-    Action(24.0, "resolve"),
+    Action(18.0, "rollback"), Action(19.0, "prewarm", (("rate", 30),)), Action(22.0, "investigate"),
+    Action(25.0, "resolve"),
 )
 
 

@@ -316,7 +316,7 @@ def test_every_rule_has_a_question():
 
 
 def test_unknown_rubric():
-    with pytest.raises(KeyError, match="known: apology, manager_ask, postmortem, review_reply, wip_pr"):
+    with pytest.raises(KeyError, match="known: apology, incident_checklist, manager_ask, postmortem, review_reply, status_followup, wip_pr"):
         get_rubric("nope")
 
 

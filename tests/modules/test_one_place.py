@@ -13,7 +13,7 @@ from modules_harness import code_cells
 
 from coursekit.questions import all_modules
 
-MODULES = ["00_orientation", "01_lru", "02_stampede", "03_hol_blocking", "07_afterwards"]
+MODULES = ["00_orientation", "01_lru", "02_stampede", "03_hol_blocking", "06_incident", "07_afterwards"]
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 

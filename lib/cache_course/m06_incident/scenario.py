@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Hashable, Iterable, Sequence
 
 import numpy as np
@@ -37,10 +37,11 @@ SLO_OBJECTIVE = 0.999
 ACTIONS = ("rollback", "prewarm", "wait_threshold", "hotfix", "investigate", "resolve")
 #: Actions that mitigate (stop the harm); "investigate" is root-causing; "resolve" declares.
 MITIGATIONS = frozenset({"rollback", "wait_threshold", "hotfix"})
+_PASSIVE = frozenset({"investigate", "resolve"})
 #: What-if remediations for module 07 (:func:`cache_course.incident_record.replay_incident`).
 REMEDIATIONS = ("wait_threshold", "bounded_refresh", "prewarm_on_deploy", "runbook_with_owners", "canary_slo_alerts")
 #: With a rehearsed runbook and named owners, every action happens this many minutes earlier
-#: (never before the page).
+#: (never before the minute of the page); "resolve" stays where it was (verification still takes its minutes).
 RUNBOOK_MINUTES_EARLIER = 4
 #: The canary SLO alert halts the canary this long after it fires (automation, in seconds).
 AUTO_HALT_DELAY = 30.0
@@ -66,7 +67,7 @@ class Variant:
 def variant(seed: int) -> Variant:
     """The variant of seed `seed` (seed 0 is the reference incident)."""
     rng = np.random.default_rng([606, int(seed)])
-    start = 8.0 + float(rng.integers(0, 3))
+    start = 6.0 + 3.0 * float(rng.integers(0, 4))
     return Variant(seed=int(seed), incident_start_min=start, pause_min=start + 1.0 + float(rng.integers(0, 2)),
                    pause_server=int(rng.integers(0, 4)), deploy_min=start + 3.0 + float(rng.integers(0, 2)),
                    slow_factor=float(150 + 25 * rng.integers(0, 3)))
@@ -229,18 +230,22 @@ def simulate(seed: int, actions: Sequence[tuple[float, str, Any]] = (), remediat
     v = variant(seed)
     if "runbook_with_owners" in rem:
         page = _run(v, (), frozenset()).detected_at_min or v.incident_start_min
-        page = math.ceil(page * 10) / 10
-        acts = [(max(page, round(m - RUNBOOK_MINUTES_EARLIER, 1)) if m > page else m, a, args) for m, a, args in acts]
+        page = float(math.ceil(page))  # the on-call acts in the minute of the page, not before
+        acts = [(max(page, round(m - RUNBOOK_MINUTES_EARLIER, 1)) if m > page and a != "resolve" else m, a, args)
+                for m, a, args in acts]
     if "canary_slo_alerts" in rem:
         t = _canary_alert_s(seed)
         if t is not None:
             acts.append((round((t + AUTO_HALT_DELAY) / 60, 2), "rollback", (("by", "canary SLO alert"),)))
     acts.sort(key=lambda x: x[0])
-    run = _run(v, tuple(acts), rem - {"runbook_with_owners", "canary_slo_alerts"})
+    # investigating and declaring change nothing in the simulation: one replay serves them all
+    moving = tuple(x for x in acts if x[1] not in _PASSIVE)
+    run = _run(v, moving, rem - {"runbook_with_owners", "canary_slo_alerts"})
+    run = replace(run, actions=tuple(acts), log=list(run.log))
     if "canary_slo_alerts" in rem:
         t = _canary_alert_s(seed)
         if t is not None and (run.detected_at_min is None or t / 60 < run.detected_at_min):
-            run = IncidentRun(**{**run.__dict__, "detected_at_min": t / 60})
+            run = replace(run, detected_at_min=t / 60)
     return run
 
 
