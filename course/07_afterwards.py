@@ -91,9 +91,9 @@ show_postmortem(INCIDENT)
 # %% nbgrader={"grade": true, "grade_id": "postmortem", "locked": false, "points": 4, "schema_version": 3, "solution": true, "task": false}
 postmortem = """
 ### BEGIN SOLUTION
-Impact: on 24 November from 09:10 to 09:18 UTC, sign-ins on the user-session service were slow: 330
-user-minutes over the SLO (99.9% under 500 ms), a worst minute with p99 of 151 s, and one sign-in that took
-about 156 s. The page fired 4.67 minutes after the start, and the first mitigation came 1.33 minutes later.
+Impact: on 24 November from 09:12 to 09:20 UTC, sign-ins on the user-session service were slow: 347
+user-minutes over the SLO (99.9% under 500 ms), a worst minute with p99 of 152 s, and one sign-in that took
+about 154 s. The page fired 4.67 minutes after the start, and the first mitigation came 1.33 minutes later.
 
 Contributing factors: one database shard became 200x slower, and singleflight made every reader of a hot
 session wait behind its one slow refresh, because nothing capped the wait. An app server then paused for 150
@@ -101,11 +101,11 @@ s while holding its lease, which meant the keys it owned could not be refreshed 
 middle emptied every cache, so the slow shard met a cold start at full traffic, with no pre-warm step.
 
 What went well: the burn-rate page fired within five minutes, the rollback and the pre-warm stopped the harm
-within two minutes of it, and we waited for healthy minutes before declaring the incident resolved.
+within three minutes of it, and we waited for five healthy minutes before declaring the incident resolved.
 
 Action items:
-- [SESS-701] P1, owner Dana, due 2026-12-01: Add a 100 ms wait threshold to stale reads, so that no reader waits for a slow refresh.
-- [SESS-702] P1, owner Ravi, due 2026-12-03: Pre-warm the sensitive sessions on every deploy before the servers take traffic.
+- [SESS-701] P1, owner Dana, due 2026-12-01: Pre-warm the sensitive sessions on every deploy, so that no deploy starts cold at full traffic.
+- [SESS-702] P1, owner Ravi, due 2026-12-03: Add a 100 ms wait threshold to stale reads, so that no reader waits for a slow refresh.
 - [SESS-703] P2, owner Mei, due 2026-12-08: Write the rollback runbook with one named owner for each step, and rehearse it once.
 ### END SOLUTION
 """
@@ -208,12 +208,13 @@ plot_what_if(TABLE, INCIDENT, title="Your incident: what if this had been in pla
 
 # %% nbgrader={"grade": false, "grade_id": "top_two", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
-TOP_TWO = ("prewarm_on_deploy", "runbook_with_owners")
+TOP_TWO = ("prewarm_on_deploy", "wait_threshold")
 TOP_TWO_WHY = """
-Pre-warming on deploy matters most on my incident: it avoids 103 user-minutes over the SLO, the largest row
-of the table, even though the database's busiest minute rises to 14.7 queries/s. The runbook with owners is
-second: it avoids 75 user-minutes and cuts the time to mitigate to 0.03 minutes, because every action
-happens sooner.
+Pre-warming on deploy matters most on my incident: it avoids 105 user-minutes over the SLO, the largest row
+of the table, even though the database's busiest minute rises to 14.72 queries/s. The wait threshold is
+second: it avoids 69 user-minutes and leaves the database's peak at 5.87 queries/s, so it costs nothing
+there. Together they attack both halves of the incident: the cold caches and the queue behind one slow
+refresh.
 """
 ### END SOLUTION
 
@@ -276,7 +277,7 @@ roleplay
 manager_ask = """
 ### BEGIN SOLUTION
 Can we pause feature work on the session team for 48 hours, Wednesday 25 and Thursday 26 November, to ship
-the two fixes from yesterday's post-mortem? The incident put sign-ins 330 user-minutes over the SLO, and one
+the two fixes from yesterday's post-mortem? The incident put sign-ins 347 user-minutes over the SLO, and one
 user waited about two and a half minutes. If we pause, the export release moves from Thursday to Monday 30
 November. The other option is to ship on Thursday and fix it afterwards, but every deploy until then starts
 with cold caches, so a repeat is likely and would spend more of the error budget. We're done when the replay

@@ -34,6 +34,19 @@ def _hardcoded_table() -> str:
     return f"def what_if_table(record):\n    return {reference_table(variant_incident(0))!r}\n"
 
 
+def _swapped_why() -> str:
+    """Each pick's sentence quotes the *other* pick's user-minutes (numbers from the right table, wrong rows)."""
+    from cache_course.m07_afterwards import reference_table, variant_incident
+
+    rows = {r["remediation"]: r for r in reference_table(variant_incident(0))}
+    a, b = rows["prewarm_on_deploy"]["user_minutes_avoided"], rows["wait_threshold"]["user_minutes_avoided"]
+    assert a != b
+    return ('TOP_TWO = ("prewarm_on_deploy", "wait_threshold")\n'
+            f'TOP_TWO_WHY = """Pre-warming on deploy matters because it avoids {b} user-minutes over the SLO in my '
+            f'replay of the incident. The wait threshold matters because it avoids {a} user-minutes in the same '
+            'replay, which is a lot for such a small change."""\n')
+
+
 WRONG = {
     "what_if-cumulative": ("what_if", lambda: edit(
         "what_if", ("    rows = []\n", "    rows, done = [], set()\n"),
@@ -46,11 +59,11 @@ WRONG = {
     "what_if-baseline-figures": ("what_if", lambda: edit("what_if", ('"db_calls": fig.db_calls', '"db_calls": base.db_calls'))),
     "what_if-one-missing": ("what_if", lambda: edit("what_if", ("for name in REMEDIATIONS:", "for name in REMEDIATIONS[:-1]:"))),
     "top_two-same-twice": ("top_two", lambda: edit(
-        "top_two", ('TOP_TWO = ("prewarm_on_deploy", "runbook_with_owners")', 'TOP_TWO = ("prewarm_on_deploy", "prewarm_on_deploy")'))),
+        "top_two", ('TOP_TWO = ("prewarm_on_deploy", "wait_threshold")', 'TOP_TWO = ("prewarm_on_deploy", "prewarm_on_deploy")'))),
     "top_two-unknown-name": ("top_two", lambda: edit(
-        "top_two", ('TOP_TWO = ("prewarm_on_deploy", "runbook_with_owners")', 'TOP_TWO = ("prewarm_on_deploy", "train_harder")'))),
+        "top_two", ('TOP_TWO = ("prewarm_on_deploy", "wait_threshold")', 'TOP_TWO = ("prewarm_on_deploy", "train_harder")'))),
     "top_two-not-measured": ("top_two", lambda: edit(
-        "top_two", ('TOP_TWO = ("prewarm_on_deploy", "runbook_with_owners")', 'TOP_TWO = ("wait_threshold", "bounded_refresh")'))),
+        "top_two", ('TOP_TWO = ("prewarm_on_deploy", "wait_threshold")', 'TOP_TWO = ("prewarm_on_deploy", "bounded_refresh")'))),
 }
 
 BEYOND = {
@@ -59,10 +72,7 @@ BEYOND = {
         'TOP_TWO = ("prewarm_on_deploy", "runbook_with_owners")\n'
         'TOP_TWO_WHY = """Pre-warming on deploy clearly matters most, because cold caches hurt our users badly after '
         'every deploy. The runbook with owners comes second, because everyone acts sooner when roles are clear."""\n')),
-    "top_two-why-quotes-the-other-row": ("top_two", lambda: (
-        'TOP_TWO = ("prewarm_on_deploy", "runbook_with_owners")\n'
-        'TOP_TWO_WHY = """Pre-warming on deploy matters because it avoids 75 user-minutes over the SLO in my replay of '
-        'the incident. The runbook with owners matters because it avoids 103 user-minutes, the most of any row."""\n')),
+    "top_two-why-quotes-the-other-row": ("top_two", lambda: _swapped_why()),
 }
 
 

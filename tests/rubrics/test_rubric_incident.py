@@ -69,5 +69,6 @@ def test_incident_checklist_asks_for_names_not_someone():
 def test_the_apology_calibration_is_unchanged_by_the_new_block():
     from cache_course.rubrics import APOLOGY, RUBRICS as ALL
 
-    assert [r.name for r in ALL] == ["wip_pr", "review_reply", "apology", "status_followup", "incident_checklist"]
+    assert [r.name for r in ALL] == ["wip_pr", "review_reply", "apology", "status_followup", "incident_checklist",
+                                         "postmortem", "manager_ask"]
     assert len(APOLOGY.rules) == 12
