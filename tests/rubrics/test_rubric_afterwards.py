@@ -4,7 +4,9 @@ fewer than the best bad one).
 
 ``labelled/`` is what the rules were tuned on; ``heldout/`` was written after that tuning and used
 once more (its third gamed post-mortem, which describes the template instead of an incident,
-added the ``about_this_incident`` rule and narrowed ``preventive`` to a preventive *action*).
+added the ``about_this_incident`` rule and narrowed ``preventive`` to a preventive *action*);
+``blind/`` was written last and scored once: good stays below bad there, and two gamed answers
+get fewer questions than the best bad one (the gaps are written in the files' headers).
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ def test_good_below_bad_and_gamed_no_better_than_best_bad(folder, name):
     assert max(c["good"]) < min(c["bad"]), f"a good answer is asked as much as a bad one: {c}"
     assert min(c["gamed"]) >= min(c["bad"]), f"a gamed answer beats the best bad one: {c}"
     assert max(c["good"]) <= 1, c
+
+
+@pytest.mark.parametrize("name", RUBRICS)
+def test_blind_set_keeps_good_below_bad(name):
+    """Scored once, after all tuning; the gamed answers' known gaps are written in each file's header."""
+    c = _counts("blind", name)
+    assert max(c["good"]) < min(c["bad"]), c
+    assert max(c["good"]) <= 2, c
 
 
 @pytest.mark.parametrize("name", RUBRICS)
