@@ -222,3 +222,15 @@ def test_retro_is_anonymous_and_aggregates_only_from_five(tmp_path):
     assert 5.0 < agg["scale_mean"] <= 7.0  # a safe team: high after reverse-scoring items 1, 3, 5
     assert "answers" not in json.dumps(agg)  # only aggregates leave the function
     assert aggregate_retro(tmp_path / "missing") is None
+
+
+def test_the_manager_roleplay_widgets_say_manager_not_review():
+    from cache_course.m07_afterwards import MANAGER_CURVEBALL, MANAGER_PAUSE, MANAGER_ROUNDS, ManagerRoleplay
+
+    rp = ManagerRoleplay(MANAGER_ROUNDS, "r", MANAGER_PAUSE, curveball=MANAGER_CURVEBALL, rubric="manager_ask",
+                         reviewer="Your manager", ns={})
+    assert "Talking to your manager" in rp.widgets["header"].value
+    rp.pause()
+    rp.submit("Can we pause feature work for 48 hours, Wednesday and Thursday, for the two fixes?")
+    assert "Talking to your manager — turn 1 of 4" in rp.widgets["header"].value
+    assert "Saved as reply 1" in rp.widgets["feedback"].value
