@@ -32,7 +32,7 @@ BUILT = {
                        "backoff, and a priority gate for critical users.",
     "04_many_servers": "Versioned entries with compare-and-set, a key schema that keeps old readers working, and "
                        "leases with fencing tokens on Redis across many app servers.",
-    "05_shipping": "A feature flag and canary rollout, pre-warming on deploy, and SLO burn-rate alerts.",
+    "05_ship_safely": "A feature flag and canary rollout, pre-warming on deploy, and SLO burn-rate alerts.",
     "06_incident": "Ran the incident: rolled back, pre-warmed, hot-fixed, wrote the apology and status replies, "
                    "and ran the checklist with named owners.",
     "07_afterwards": "A blameless post-mortem of your own incident, the two changes that matter most by "
