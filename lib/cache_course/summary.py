@@ -67,8 +67,10 @@ def incident_figures(record, picks: Iterable[str]) -> tuple[list[Figure], list[F
         Figure("user-minutes over the SLO", f.user_minutes_over_slo, g.user_minutes_over_slo, "", note),
         Figure("database calls", f.db_calls, g.db_calls, ""),
         Figure("p99, worst minute", f.peak_p99_s, g.peak_p99_s, "s"),
-        Figure("time to detect", f.time_to_detect_min, g.time_to_detect_min, "min"),
-        Figure("time to mitigate", f.time_to_mitigate_min, g.time_to_mitigate_min, "min"),
+        Figure("time to detect", f.time_to_detect_min, g.time_to_detect_min, "min",
+               "no page fired: it stayed below the alert" if g.time_to_detect_min is None else ""),
+        Figure("time to mitigate", f.time_to_mitigate_min, g.time_to_mitigate_min, "min",
+               "counted from the start when no page fired" if g.time_to_detect_min is None else ""),
     ]
     return m06, m07
 
