@@ -152,7 +152,7 @@ class IncidentRecord:
 def _decode(code: str) -> tuple[int, tuple[Action, ...]]:
     if not isinstance(code, str) or not code.strip().upper().startswith(_PREFIX):
         raise ValueError(f"an incident code starts with {_PREFIX!r} (module 06 prints it at the end); got {code!r}")
-    body = code.strip()[len(_PREFIX):].upper().replace(" ", "")
+    body = "".join(code.strip()[len(_PREFIX):].upper().split())  # a code pasted across lines still reads
     try:
         raw = zlib.decompress(base64.b32decode(body + "=" * (-len(body) % 8)))
         version, seed, acts = json.loads(raw)

@@ -337,6 +337,7 @@ BAD_AND_GAMED = {
     "review_reply": [REPLY_DEFENSIVE, REPLY_SELF_BLAME, REPLY_NO_NUMBERS, REPLY_STUFFED, REPLY_REPEATED, REPLY_NEGATED,
                      REPLY_TOO_LONG],
     "apology": [APOLOGY_BLAME, APOLOGY_NOT_OUR_FAULT, APOLOGY_JARGON, APOLOGY_VAGUE, APOLOGY_STUFFED, APOLOGY_REPEATED],
+    "status_followup": [], "incident_checklist": [],  # module 06: its labelled sets in tests/rubrics/ break every rule
 }
 
 

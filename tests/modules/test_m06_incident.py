@@ -107,6 +107,7 @@ def test_reference_incident_and_its_code_round_trip():
     again = IncidentRecord.from_code(code)
     assert again == rec and again.code() == code
     assert IncidentRecord.from_code(code.lower()) == rec  # pasted in lower case still works
+    assert IncidentRecord.from_code(f"  {code[:30]}\n{code[30:]} ") == rec  # or wrapped across lines
     assert replay_incident(code) == replay_incident(None) == rec
 
 
@@ -196,3 +197,19 @@ def test_roleplay_is_headless_and_uses_both_rubrics():
     rp.pause()
     assert rp.round == 2 and len(ns["apology_replies"]) == 2
     assert rp.answer_code().startswith("apology_message = ")
+
+
+def test_the_same_code_gives_the_same_record_in_another_process():
+    """Determinism across processes (another hash seed): module 07 replays codes printed elsewhere."""
+    import os
+    import subprocess
+    import sys
+
+    code = IncidentConsole(3).act(13.5, "rollback").act(14, "prewarm", rate=20).act(17, "investigate").record().code()
+    prog = ("from cache_course.incident_record import IncidentRecord as R; r = R.from_code(%r); "
+            "print(repr((r.figures, r.timeline)))" % code)
+    outs = {subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(outs) == 1
+    here = IncidentRecord.from_code(code)
+    assert repr((here.figures, here.timeline)) + "\n" in outs

@@ -79,6 +79,11 @@ class IncidentConsole:
                              title=title or f"Incident (variant {self.seed})")
         for ax in fig.axes:
             ax.set_xticks(range(0, DURATION_MIN * 60 + 1, 300), [str(m) for m in range(0, DURATION_MIN + 1, 5)])
+        start = self.variant.incident_start_min * 60
+        for ax in fig.axes:
+            ax.axvline(start, color="#e63946", linestyle=":", linewidth=1.5)
+        fig.axes[0].annotate("slow shard", (start, 0.02), xytext=(4, 0), textcoords="offset points",
+                             color="#e63946", fontsize="small")
         fig.axes[0].set_yscale("symlog", linthresh=0.1)
         fig.axes[0].set_ylim(bottom=0)
         fig.axes[-1].set_xlabel("virtual minute (minute 0 = 09:00 UTC)")
