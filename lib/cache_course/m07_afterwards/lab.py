@@ -215,6 +215,8 @@ from coursekit.roleplay import Roleplay as _Roleplay  # noqa: E402
 class ManagerRoleplay(_Roleplay):
     """coursekit's role-play, worded for a conversation with a manager instead of a code review."""
 
+    PLACEHOLDER_REPLY = "Your reply to your manager\u2026"  # used by coursekit versions that read it
+
     def text(self) -> str:
         n = len(self.rounds)
         example = ", ".join(f'"my reply {i + 1}"' for i in range(n))
