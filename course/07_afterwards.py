@@ -50,12 +50,34 @@ start("07_afterwards")
 # ## Your incident
 #
 # Module 06 ended by printing an **incident code**, a line starting with `INC-`. Paste it
-# between the quotes below (for example `INCIDENT_CODE = "INC-PDNI…"`) and run the cell. Leave
-# it as `None` to work with the reference incident. The code is the whole record: your
-# variant and every action you took, replayed here the same way on every machine.
+# between the triple quotes below, in place of the two starter lines, and run the cell. No
+# code (you skipped module 06, or want the common case)? Delete the starter lines and leave
+# the quotes empty: you get the reference incident. The code is the whole record: your
+# variant and every action you took, replayed here the same way on every machine, and by
+# the grader.
+
+# %% nbgrader={"grade": false, "grade_id": "incident_code", "locked": false, "schema_version": 3, "solution": true, "task": false}
+INCIDENT_CODE = """
+### BEGIN SOLUTION
+### END SOLUTION
+"""
 
 # %%
-INCIDENT_CODE = None
+check("incident_code")
+
+# %% nbgrader={"grade": true, "grade_id": "test_incident_code", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# autograder tests: the visible check, then hidden tests
+from coursekit import check
+
+assert check("incident_code"), "the visible checks above do not pass yet"
+### BEGIN HIDDEN TESTS
+from cache_course.m07_afterwards import incident_code as _q
+
+# about: the code checked again: a whole code module 06 printed, or nothing for the reference incident
+_q.assert_incident_code(INCIDENT_CODE)
+# about: your incident replays to the same figures every time (what the rest of this notebook is graded on)
+_q.assert_incident_replays_the_same(INCIDENT_CODE)
+### END HIDDEN TESTS
 
 # %%
 INCIDENT, ABOUT = load_incident(INCIDENT_CODE)

@@ -77,7 +77,7 @@ BEYOND = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("question", ["what_if", "top_two"])
+@pytest.mark.parametrize("question", ["incident_code", "what_if", "top_two"])
 def test_reference_passes(question):
     out = run_question(MODULE, question)
     assert out.visible_passed
@@ -126,6 +126,44 @@ def test_top_two_is_graded_on_the_learners_own_incident():
     if rows["prewarm_on_deploy"]["user_minutes_avoided"] != 103:
         with pytest.raises(AssertionError):  # the reference incident's figure is not this learner's
             q.assert_top_two_why(("prewarm_on_deploy", "runbook_with_owners"), reference_why, code)
+
+
+@pytest.mark.slow
+def test_incident_code_answers():
+    from cache_course.m07_afterwards import variant_incident
+
+    code = variant_incident(5).code()
+    stub = 'INCIDENT_CODE = """\n# YOUR CODE HERE\nraise NotImplementedError()\n"""\n'
+    out = run_question(MODULE, "incident_code", stub)  # untouched: not attempted, no point
+    assert not out.visible_passed and isinstance(out.error, AssertionError)
+    wrapped = f'INCIDENT_CODE = """\n{code[:30]}\n    {code[30:]}\n"""\n'  # wrapped and indented: still the code
+    out = run_question(MODULE, "incident_code", wrapped)
+    assert out.visible_passed and out.error is None, repr(out.error)
+    for bad in (f'INCIDENT_CODE = "{code[:25]}"\n', 'INCIDENT_CODE = "inc-"\n', "INCIDENT_CODE = 42\n"):
+        out = run_question(MODULE, "incident_code", bad)
+        assert not out.visible_passed and isinstance(out.error, AssertionError), bad
+
+
+@pytest.mark.slow
+def test_top_two_reads_the_learners_pasted_code():
+    """With a variant's code in INCIDENT_CODE, the picks and figures are judged on that variant's table."""
+    from cache_course.m07_afterwards import reference_table, variant_incident
+
+    code = variant_incident(5).code()
+    rows = {r["remediation"]: r for r in reference_table(code)}
+    ref_rows = {r["remediation"]: r for r in reference_table(None)}
+    pre, wait = rows["prewarm_on_deploy"], rows["wait_threshold"]
+    answer = ('TOP_TWO = ("prewarm_on_deploy", "runbook_with_owners")\n'
+              f'TOP_TWO_WHY = """Pre-warming on deploy avoids {pre["user_minutes_avoided"]} user-minutes over the SLO '
+              f'in my incident. The runbook with owners cuts the time to mitigate to '
+              f'{rows["runbook_with_owners"]["time_to_mitigate_min"]} minutes, because every action happens sooner."""\n')
+    others = {"incident_code": f'INCIDENT_CODE = """{code}"""\n'}
+    out = run_question(MODULE, "top_two", answer, others=others)
+    assert out.visible_passed and out.error is None, repr(out.error)
+    if pre["user_minutes_avoided"] != ref_rows["prewarm_on_deploy"]["user_minutes_avoided"]:
+        out = run_question(MODULE, "top_two", answer)  # the same reasons, judged on the reference incident
+        assert isinstance(out.error, AssertionError)
+    assert wait is not None
 
 
 def test_a_damaged_code_falls_back_to_the_reference_and_says_why():

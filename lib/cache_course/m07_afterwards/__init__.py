@@ -19,6 +19,7 @@ from .lab import (
     REMEDIATIONS,
     ManagerRoleplay,
     load_incident,
+    parse_code,
     plot_what_if,
     postmortem_template,
     reference_table,
@@ -27,12 +28,13 @@ from .lab import (
     variant_incident,
     what_if_display,
 )
+from .incident_code import INCIDENT_CODE
 from .top_two import TOP_TWO
 from .what_if import WHAT_IF
 
 __all__ = [
     "COLUMNS", "MANAGER_CURVEBALL", "MANAGER_PAUSE", "MANAGER_ROUNDS", "MODULE", "ManagerRoleplay", "QUESTIONS", "REMEDIATIONS", "REMEDIATION_LABELS",
-    "load_incident", "plot_what_if", "postmortem_template", "reference_table", "replay", "show_postmortem",
+    "load_incident", "parse_code", "plot_what_if", "postmortem_template", "reference_table", "replay", "show_postmortem",
     "variant_incident", "what_if_display",
 ]
 
@@ -99,5 +101,5 @@ MANAGER_ASK = Question(
 
 # --------------------------------------------------------------------------- the module, in order
 
-QUESTIONS = [POSTMORTEM, WHAT_IF, TOP_TWO, MANAGER_ASK]
+QUESTIONS = [INCIDENT_CODE, POSTMORTEM, WHAT_IF, TOP_TWO, MANAGER_ASK]
 MODULE = Module(id="07_afterwards", title="Afterwards: the post-mortem and the ask", questions=QUESTIONS)

@@ -9,6 +9,7 @@ the reference incident), never as a file: grading replays it deterministically t
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Iterable
 
 from ..incident_record import (
@@ -21,7 +22,8 @@ from ..incident_record import (
 from ..m06_incident.scenario import simulate
 
 __all__ = [
-    "COLUMNS", "REMEDIATIONS", "REMEDIATION_LABELS", "IncidentRecord", "ManagerRoleplay", "load_incident", "plot_what_if",
+    "COLUMNS", "REMEDIATIONS", "REMEDIATION_LABELS", "IncidentRecord", "ManagerRoleplay", "load_incident", "parse_code",
+    "plot_what_if",
     "postmortem_template", "reference_table", "replay", "show_postmortem", "variant_incident", "what_if_display",
 ]
 
@@ -39,12 +41,29 @@ COLUMNS = ("remediation", "user_minutes_avoided", "db_calls", "db_peak_qps", "ti
            "time_to_mitigate_min")
 
 
-def load_incident(code: str | None) -> tuple[IncidentRecord, str]:
-    """``(record, what it is)`` for the pasted code; the reference incident for None or a damaged code."""
-    if code is None or (isinstance(code, str) and not code.strip()):
-        return replay(None), "the reference incident (no code pasted: INCIDENT_CODE is None)"
+_CODE = re.compile(r"INC-[A-Z2-7][A-Z2-7\s]*")
+
+
+def parse_code(value) -> str | None:
+    """The ``INC-…`` code inside what the learner pasted (starter text or spaces around it are fine),
+    or None when there is none (nothing pasted yet: the reference incident).
+
+    >>> parse_code("  INC-ABC2\n  DEF7\n# YOUR CODE HERE") , parse_code(None), parse_code("\n")
+    ('INC-ABC2DEF7', None, None)
+    """
+    if not isinstance(value, str):
+        return None
+    m = _CODE.search(value.replace("inc-", "INC-"))
+    return None if m is None else re.sub(r"\s+", "", m.group(0))
+
+
+def load_incident(value: str | None) -> tuple[IncidentRecord, str]:
+    """``(record, what it is)`` for what was pasted; the reference incident when there is no code, or a damaged one."""
+    code = parse_code(value)
+    if code is None:
+        return replay(None), "the reference incident (no INC-… code pasted)"
     try:
-        record = replay(code.strip())
+        record = replay(code)
     except (ValueError, TypeError) as exc:
         return replay(None), f"the reference incident, because the code could not be read: {exc}"
     return record, f"your incident from module 06 (variant {record.seed}, {len(record.actions)} actions)"
