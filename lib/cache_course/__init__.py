@@ -13,11 +13,12 @@ See ``docs/authoring.md`` to add a question.
 
 from __future__ import annotations
 
-from . import m00_orientation, m01_lru, m02_stampede, m03_hol_blocking, m04_many_servers, m05_ship_safely, m06_incident
+from . import m00_orientation, m01_lru, m02_stampede, m03_hol_blocking, m04_many_servers, m05_ship_safely
+from . import m06_incident, m07_afterwards
 from .rubrics import RUBRICS
 
 #: The course's modules, in order.
 MODULES = [m00_orientation.MODULE, m01_lru.MODULE, m02_stampede.MODULE, m03_hol_blocking.MODULE,
-           m04_many_servers.MODULE, m05_ship_safely.MODULE, m06_incident.MODULE]
+           m04_many_servers.MODULE, m05_ship_safely.MODULE, m06_incident.MODULE, m07_afterwards.MODULE]
 
 __all__ = ["MODULES", "RUBRICS"]

