@@ -112,10 +112,13 @@ class Roleplay:
         reviewer: str = "Reviewer",
         ns: dict[str, Any] | None = None,
         store: str | Path | None = "auto",
+        title: str = "Code review",
+        next_label: str = "Next critique",
     ) -> None:
         if not rounds:
             raise ValueError("a role-play needs at least one critique")
         self.rounds = list(rounds)
+        self.title, self.next_label = title, next_label  # the widget's heading and its "go on" button
         self.answer_name = answer_name
         self.pause_prompt = pause_prompt
         if isinstance(curveball, str):
@@ -326,7 +329,7 @@ class Roleplay:
         p = self._widgets
         n = len(self.rounds)
         stage = self.stage
-        p["header"].value = f"<b>Code review — round {min(self.round + 1, n)} of {n}</b>"
+        p["header"].value = f"<b>{esc(self.title)} — round {min(self.round + 1, n)} of {n}</b>"
         if stage == "curveball" and self.curveball is not None:
             p["critique"].value = (
                 "<div style='border-left:4px solid #9a6700;padding:4px 8px;background:#fff8c5'>"
@@ -360,7 +363,7 @@ class Roleplay:
         )
         p["submit"].disabled = stage not in ("reply", "feedback")
         p["next"].disabled = stage != "feedback"
-        p["next"].description = "Finish" if self.round + 1 >= n else "Next critique"
+        p["next"].description = "Finish" if self.round + 1 >= n else self.next_label
         done = "none" if stage == "done" else None
         p["reply"].layout.display = done
         p["submit"].layout.display = done

@@ -199,3 +199,12 @@ def test_replies_survive_a_kernel_restart_and_the_starter_cell(tmp_path):
     fresh["r"] = ["My own pasted reply."]  # a real answer in the cell is the learner's choice
     module.restore_replies()
     assert fresh["r"] == ["My own pasted reply."]
+
+
+def test_the_widget_names_the_conversation_it_is():
+    # a role-play with a user, not a reviewer, says so in its heading and its "go on" button
+    rp = Roleplay(["Hello?", "And now?"], "r", ns={}, store=None, title="Writing to the user", next_label="Next message")
+    w = rp.widgets
+    rp._render()
+    assert "Writing to the user — round 1 of 2" in w["header"].value and "Code review" not in w["header"].value
+    assert w["next"].description == "Next message"

@@ -109,7 +109,8 @@ class IncidentRoleplay(Roleplay):
     def __init__(self, answer_name: str = "apology_replies", *, record: IncidentRecord | None = None,
                  ns: dict[str, Any] | None = None, curveball: Curveball | None = SUPPORT_PING) -> None:
         super().__init__([FIRST_MESSAGE, *FOLLOW_UPS], answer_name, curveball=curveball, rubric="apology",
-                         reviewer="The user", ns=ns if ns is not None else _caller_ns())
+                         reviewer="The user", ns=ns if ns is not None else _caller_ns(),
+                         title="Writing to the user", next_label="Next message")
         self.record = record
         self.rubric = _PerRound(self)
 
