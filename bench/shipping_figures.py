@@ -9,7 +9,6 @@ Same scenarios as tests/shipping (seeded; virtual time):
 
 from __future__ import annotations
 
-import asyncio
 import random
 
 import numpy as np
@@ -23,6 +22,7 @@ from cachesim.rollout import Rollout
 from cachesim.slo import SLO, evaluate, precision_recall
 from cachesim.telemetry import Telemetry
 from swrcache import SWRCache
+from cachesim.baselines import DoubleReadCache as DoubleRead, FlakyCache as Flaky
 
 
 class PassThrough:
@@ -31,34 +31,6 @@ class PassThrough:
 
     async def get(self, key):
         return await self.load(key)
-
-
-class DoubleRead:
-    """Reads the old and the new key schema on every miss."""
-
-    def __init__(self, load, ttl=30.0):
-        self.load, self.ttl, self.data = load, ttl, {}
-
-    async def get(self, key):
-        now = asyncio.get_running_loop().time()
-        hit = self.data.get(key)
-        if hit is not None and now < hit[1]:
-            return hit[0]
-        await self.load(("v1", key))
-        value = await self.load(key)
-        self.data[key] = (value, asyncio.get_running_loop().time() + self.ttl)
-        return value
-
-
-class Flaky:
-    def __init__(self, inner, every=25):
-        self.inner, self.every, self.n = inner, every, 0
-
-    async def get(self, key):
-        self.n += 1
-        if self.n % self.every == 0:
-            raise ValueError("cannot decode session")
-        return await self.inner.get(key)
 
 
 def control(load):

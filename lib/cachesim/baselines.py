@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable, Hashable
 
 from swrcache import CacheStats
 
-__all__ = ["BaselineStats", "NaiveCache", "SingleflightCache"]
+__all__ = ["BaselineStats", "DoubleReadCache", "FlakyCache", "NaiveCache", "SingleflightCache"]
 
 Loader = Callable[[Hashable], Awaitable[Any]]
 
@@ -141,3 +141,38 @@ class SingleflightCache(NaiveCache):
         if not started:
             self.stats.coalesced += 1
         return result
+
+
+# --------------------------------------------------------------------------- bad canaries
+# Caches a canary should lose to (modules 05-06, the shipping lab's tests and bench).
+
+
+class DoubleReadCache:
+    """DoubleReadCache reads the old key schema too on every miss, one query after the other
+    (twice the database calls and twice the miss latency of a plain TTL cache)."""
+
+    def __init__(self, load: Callable[[Any], Awaitable[Any]], ttl: float = 30.0) -> None:
+        self.load, self.ttl, self.data = load, ttl, {}
+
+    async def get(self, key: Hashable) -> Any:
+        now = asyncio.get_running_loop().time()
+        hit = self.data.get(key)
+        if hit is not None and now < hit[1]:
+            return hit[0]
+        await self.load(("v1", key))
+        value = await self.load(key)
+        self.data[key] = (value, asyncio.get_running_loop().time() + self.ttl)
+        return value
+
+
+class FlakyCache:
+    """FlakyCache wraps a cache and fails every ``every``-th read (a serialisation bug)."""
+
+    def __init__(self, inner: Any, every: int = 25) -> None:
+        self.inner, self.every, self.n = inner, every, 0
+
+    async def get(self, key: Hashable) -> Any:
+        self.n += 1
+        if self.n % self.every == 0:
+            raise ValueError("cannot decode session")
+        return await self.inner.get(key)

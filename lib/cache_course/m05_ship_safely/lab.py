@@ -30,6 +30,7 @@ from cachesim.rollout import Rollout
 from cachesim.slo import SLO, BurnRateRule, evaluate_counts, precision_recall, synthetic_counts
 from cachesim.telemetry import Telemetry
 from swrcache import SWRCache
+from cachesim.baselines import DoubleReadCache as _DoubleRead, FlakyCache as _Flaky
 
 __all__ = [
     "ALERT_SCENARIOS", "CANARY_KINDS", "CANARY_SLO", "DEPLOY_AT", "SLO_999", "AlertScenario", "CohortSample",
@@ -46,36 +47,6 @@ def rollout_users(seed: int, n: int = 4000) -> list[str]:
 
 
 # --------------------------------------------------------------------------- canary
-
-
-class _DoubleRead:
-    """The slow canary: on every miss it reads the old key schema too, one query after the other."""
-
-    def __init__(self, load, ttl=30.0):
-        self.load, self.ttl, self.data = load, ttl, {}
-
-    async def get(self, key):
-        now = asyncio.get_running_loop().time()
-        hit = self.data.get(key)
-        if hit is not None and now < hit[1]:
-            return hit[0]
-        await self.load(("v1", key))
-        value = await self.load(key)
-        self.data[key] = (value, asyncio.get_running_loop().time() + self.ttl)
-        return value
-
-
-class _Flaky:
-    """The erroring canary: every `every`-th read fails to decode the new session format."""
-
-    def __init__(self, inner, every=25):
-        self.inner, self.every, self.n = inner, every, 0
-
-    async def get(self, key):
-        self.n += 1
-        if self.n % self.every == 0:
-            raise ValueError("cannot decode session")
-        return await self.inner.get(key)
 
 
 class _Chatty:
