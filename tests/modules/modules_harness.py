@@ -71,3 +71,17 @@ def run_question(module_id: str, question_id: str, answer: str | None = None,
             continue  # demos, the learner's check cells and other questions' tests: not needed here
         exec(compile(src, f"<{module_id}:{gid or 'cell'}>", "exec"), ns)
     raise AssertionError(f"no test cell for {question_id}")  # pragma: no cover
+
+
+def reference_answer(module_id: str, question_id: str) -> str:
+    """The reference answer cell of ``question_id`` in ``course/<module_id>.py``."""
+    return dict((gid, src) for gid, src in code_cells(module_id) if gid)[question_id]
+
+
+def edited_answer(module_id: str, question_id: str, *pairs: tuple[str, str]) -> str:
+    """The reference answer with each (old, new) replacement applied exactly once: a wrong answer."""
+    src = reference_answer(module_id, question_id)
+    for old, new in pairs:
+        assert src.count(old) == 1, (question_id, old)
+        src = src.replace(old, new)
+    return src

@@ -9,7 +9,7 @@ caught only by the hidden tests.
 from __future__ import annotations
 
 import pytest
-from modules_harness import code_cells, run_question
+from modules_harness import code_cells, edited_answer, reference_answer, run_question
 
 from coursekit import check
 from coursekit.hidden_topics import topic_at
@@ -21,16 +21,11 @@ MODULE = "03_hol_blocking"
 
 
 def reference(question: str) -> str:
-    return dict((gid, src) for gid, src in code_cells(MODULE) if gid)[question]
+    return reference_answer(MODULE, question)
 
 
 def edit(question: str, *pairs: tuple[str, str]) -> str:
-    """The reference answer of `question` with each (old, new) replacement applied once."""
-    src = reference(question)
-    for old, new in pairs:
-        assert src.count(old) == 1, (question, old)
-        src = src.replace(old, new)
-    return src
+    return edited_answer(MODULE, question, *pairs)
 
 
 WRONG = {

@@ -10,7 +10,7 @@ caught only by the hidden tests. Questions on the real Redis use the embedded se
 from __future__ import annotations
 
 import pytest
-from modules_harness import code_cells, run_question
+from modules_harness import code_cells, edited_answer, reference_answer, run_question
 
 # each case executes the module's cells in-process (a second or two): not for `make test-fast`
 pytestmark = pytest.mark.slow
@@ -20,16 +20,11 @@ QUESTIONS = ["lost_update", "watch_cas", "lua_cas", "key_schema", "fencing", "ma
 
 
 def reference(question: str) -> str:
-    return dict((gid, src) for gid, src in code_cells(MODULE) if gid)[question]
+    return reference_answer(MODULE, question)
 
 
 def edit(question: str, *pairs: tuple[str, str]) -> str:
-    """The reference answer of `question` with each (old, new) replacement applied once."""
-    src = reference(question)
-    for old, new in pairs:
-        assert src.count(old) == 1, (question, old)
-        src = src.replace(old, new)
-    return src
+    return edited_answer(MODULE, question, *pairs)
 
 
 WRONG = {

@@ -9,7 +9,7 @@ step with the course source.
 from __future__ import annotations
 
 import pytest
-from modules_harness import code_cells, run_question
+from modules_harness import edited_answer, reference_answer, run_question
 
 pytestmark = pytest.mark.slow
 
@@ -17,16 +17,11 @@ MODULE = "05_ship_safely"
 
 
 def reference(question: str) -> str:
-    return dict((gid, src) for gid, src in code_cells(MODULE) if gid)[question]
+    return reference_answer(MODULE, question)
 
 
 def edit(question: str, *pairs: tuple[str, str]) -> str:
-    """The reference answer of `question` with each (old, new) replacement applied once."""
-    src = reference(question)
-    for old, new in pairs:
-        assert src.count(old) == 1, (question, old)
-        src = src.replace(old, new)
-    return src
+    return edited_answer(MODULE, question, *pairs)
 
 
 _DIGEST = 'digest = hashlib.sha256(f"{flag_key}:{user}".encode()).digest()'

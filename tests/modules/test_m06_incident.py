@@ -9,7 +9,7 @@ check and are caught only by the hidden tests (other variants of the incident).
 from __future__ import annotations
 
 import pytest
-from modules_harness import code_cells, run_question
+from modules_harness import edited_answer, reference_answer, run_question
 
 from cache_course.incident_record import (
     REFERENCE_ACTIONS, REMEDIATIONS, IncidentRecord, reference_incident, replay_incident, utc, what_if,
@@ -22,15 +22,11 @@ MODULE = "06_incident"
 
 
 def reference(question: str) -> str:
-    return dict((gid, src) for gid, src in code_cells(MODULE) if gid)[question]
+    return reference_answer(MODULE, question)
 
 
 def edit(question: str, *pairs: tuple[str, str]) -> str:
-    src = reference(question)
-    for old, new in pairs:
-        assert src.count(old) == 1, (question, old)
-        src = src.replace(old, new)
-    return src
+    return edited_answer(MODULE, question, *pairs)
 
 
 WRONG = {

@@ -11,21 +11,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from modules_harness import code_cells, run_question
+from modules_harness import code_cells, edited_answer, reference_answer, run_question
 
 MODULE = "07_afterwards"
 
 
 def reference(question: str) -> str:
-    return dict((gid, src) for gid, src in code_cells(MODULE) if gid)[question]
+    return reference_answer(MODULE, question)
 
 
 def edit(question: str, *pairs: tuple[str, str]) -> str:
-    src = reference(question)
-    for old, new in pairs:
-        assert src.count(old) == 1, (question, old)
-        src = src.replace(old, new)
-    return src
+    return edited_answer(MODULE, question, *pairs)
 
 
 def _hardcoded_table() -> str:
