@@ -160,7 +160,7 @@ def check_get_and_put(ns: dict) -> None:
 
 
 def check_evicts_least_recently_used(ns: dict) -> None:
-    """a full cache evicts the least recently used key"""
+    """a full cache evicts a key to make room (the oldest, when nothing was read in between)"""
     cache = _new(ns, 2)
     cache.put("a", 1)
     cache.put("b", 2)
