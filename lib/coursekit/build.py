@@ -212,7 +212,28 @@ def solution_notebook(module_id: str, scratch: Path | None = None) -> NotebookNo
         for output in cell.get("outputs", []):
             if output.get("data", {}).pop(WIDGET_VIEW, None) is not None and not output["data"]:
                 output["data"]["text/plain"] = "(an interactive widget: run the cell to see it)"
+        if "outputs" in cell:
+            cell.outputs = merge_streams(cell.outputs)
     return nb
+
+
+def merge_streams(outputs: list) -> list:
+    """Consecutive stream outputs of one stream as one: how a kernel chunks prints is timing, not content.
+
+    >>> from nbformat.v4 import new_output
+    >>> outs = merge_streams([new_output("stream", name="stdout", text="a\\n"), new_output("stream", name="stdout", text="b\\n")])
+    >>> len(outs), outs[0].text
+    (1, 'a\\nb\\n')
+    """
+    merged: list = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream"
+                and last.get("name") == output.get("name")):
+            last["text"] = "".join(last["text"]) + "".join(output["text"])
+        else:
+            merged.append(output)
+    return merged
 
 
 def _check_no_paths(nb: NotebookNode, module_id: str, paths: list[str]) -> None:
