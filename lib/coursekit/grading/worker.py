@@ -83,7 +83,7 @@ class Kernel:
 
         cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", conn,
                "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=kernel_env(self.workdir),
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=kernel_env(self.workdir, job.learner),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, preexec_fn=preexec,
                                      pass_fds=pass_fds)
