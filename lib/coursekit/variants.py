@@ -24,9 +24,9 @@ what the grader passed in, so a missing name is an error, never a guess.
 
 >>> import os
 >>> os.environ["COURSEKIT_LEARNER"] = "alice"
->>> learner_id(), variant("01_lru", 1000, salt="demo") == variant("01_lru", 1000, learner="alice", salt="demo")
+>>> learner_id(), variant("week-1", 1000, salt="demo") == variant("week-1", 1000, learner="alice", salt="demo")
 ('alice', True)
->>> variant("01_lru", 1000, learner=REFERENCE, salt="demo"), 0 < variant("01_lru", 1000, salt="demo") < 1000
+>>> variant("week-1", 1000, learner=REFERENCE, salt="demo"), 0 < variant("week-1", 1000, salt="demo") < 1000
 (0, True)
 >>> del os.environ["COURSEKIT_LEARNER"]
 """

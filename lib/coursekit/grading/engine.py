@@ -33,7 +33,8 @@ class Options:
     modules: list[str] | None = None
     """Grade only these module ids (default: every module found in the submissions)."""
     learner: str | None = None
-    """The learner's name when grading one repository (default: ``$GITHUB_ACTOR`` or the folder name)."""
+    """The learner's name when grading one repository (default: ``.coursekit/learner``, ``$GITHUB_ACTOR``
+    or the folder name); every kernel gets it as ``COURSEKIT_LEARNER``, so it grades that learner's variant."""
     jobs: int | None = None
     """Notebooks graded at the same time (default: the number of CPUs)."""
     cell_timeout: float = 60.0
