@@ -24,6 +24,10 @@ pytestmark = pytest.mark.slow
 VARIANT_QUESTIONS = [("01_lru", "hit_ratio"), ("02_stampede", "swr"), ("02_stampede", "benchmark"),
                      ("03_hol_blocking", "reproduce"), ("03_hol_blocking", "threshold"),
                      ("03_hol_blocking", "breaker"), ("03_hol_blocking", "priority"),
+                     ("04_many_servers", "lost_update"), ("04_many_servers", "key_schema"),
+                     ("04_many_servers", "many_servers"),
+                     ("05_ship_safely", "canary_judge"), ("05_ship_safely", "prewarm"),
+                     ("05_ship_safely", "exposition"), ("05_ship_safely", "slo_alerts"),
                      ("06_incident", "verify"), ("06_incident", "respond")]
 
 NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_.-", min_size=1, max_size=12).filter(
@@ -82,7 +86,8 @@ def test_two_learners_get_different_numbers(monkeypatch, capsys):
 def test_the_reference_learner_keeps_the_texts_scenarios(monkeypatch):
     monkeypatch.setenv("COURSEKIT_LEARNER", REFERENCE)
     assert _setup_namespace("06_incident")["VARIANT"] == 0
-    assert [learner_seed(m, r) for m, r in (("01_lru", 42), ("02_stampede", 7), ("03_hol_blocking", 7))] == [42, 7, 7]
+    assert [learner_seed(m, r) for m, r in (("01_lru", 42), ("02_stampede", 7), ("03_hol_blocking", 7),
+                                            ("05_ship_safely", 7))] == [42, 7, 7, 7]
     assert "reference scenario (seed 7)" in variant_line("02_stampede", 7)
 
 
@@ -113,3 +118,17 @@ def test_the_visible_check_compares_the_learners_own_numbers(monkeypatch):
     monkeypatch.setenv("COURSEKIT_LEARNER", "alice")
     out = run_question("02_stampede", "benchmark", stuck)
     assert not out.visible_passed and out.error is not None
+
+
+def test_module_07_replays_the_codes_variant_and_says_when_it_is_not_yours(monkeypatch):
+    from cache_course.m06_incident import IncidentConsole, my_variant
+    from cache_course.m07_afterwards import load_incident
+
+    monkeypatch.setenv("COURSEKIT_LEARNER", "bob")
+    bobs_seed = my_variant()
+    code = IncidentConsole(bobs_seed).act(25, "rollback").record().code()
+    record, about = load_incident(code)
+    assert record.seed == bobs_seed and f"variant {bobs_seed}, 1 actions" in about and "note" not in about
+    monkeypatch.setenv("COURSEKIT_LEARNER", "alice")
+    record, about = load_incident(code)  # the code carries bob's variant: 07 replays bob's incident
+    assert record.seed == bobs_seed and f"your own module-06 variant is {my_variant()}" in about
