@@ -19,8 +19,9 @@ Who the learner is, :func:`learner_id` — the first that applies:
    given (commit it, so your own CI grades your variant);
 4. the OS user's name, when there is no repository to keep it in.
 
-While grading (``$COURSEKIT_GRADING``) only step 1 counts: a grading kernel reads nothing but
-what the grader passed in, so a missing name is an error, never a guess.
+While grading (``$COURSEKIT_GRADING``) only step 1 counts, as it was when this module was
+imported (before any learner code): a grading kernel reads nothing but what the grader passed
+in, so a missing name is an error, never a guess.
 
 >>> import os
 >>> os.environ["COURSEKIT_LEARNER"] = "alice"
@@ -63,6 +64,12 @@ def normalize_learner(name: str) -> str:
     return _UNSAFE.sub("_", str(name).strip())
 
 
+#: While grading: the learner the grader named, as it was when this module was first imported (the
+#: guard imports the notebook's modules before any learner code runs, so a learner cell that edits
+#: ``os.environ`` cannot switch the checks to another variant).
+_GRADED = normalize_learner(os.environ.get("COURSEKIT_LEARNER", "")) if os.environ.get("COURSEKIT_GRADING") else ""
+
+
 def stored_learner(repo: str | os.PathLike[str]) -> str | None:
     """The name kept in ``<repo>/.coursekit/learner``, or None when there is none."""
     try:
@@ -92,10 +99,13 @@ def learner_id() -> str:
     Raises:
         VariantError: while grading, when the grader did not pass ``COURSEKIT_LEARNER``.
     """
+    grading = bool(os.environ.get("COURSEKIT_GRADING"))
+    if grading and _GRADED:
+        return _GRADED
     given = normalize_learner(os.environ.get("COURSEKIT_LEARNER", ""))
     if given:
         return given
-    if os.environ.get("COURSEKIT_GRADING"):
+    if grading:
         raise VariantError("COURSEKIT_LEARNER is not set: the grader passes the name of the learner it grades "
                            "into every grading kernel, so this notebook cannot tell whose variant to grade")
     hub = normalize_learner(os.environ.get("JUPYTERHUB_USER", ""))

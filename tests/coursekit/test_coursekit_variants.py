@@ -67,6 +67,17 @@ def test_grading_never_guesses(nobody, monkeypatch):
     assert learner_id() == "amy"
 
 
+def test_a_graded_learner_cannot_switch_variant_by_editing_the_environment():
+    code = ("import os; from coursekit.variants import learner_id\n"
+            "os.environ['COURSEKIT_LEARNER'] = 'reference'\nprint(learner_id())")
+    env = {**os.environ, "COURSEKIT_GRADING": "1", "COURSEKIT_LEARNER": "amy"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "amy"
+    env.pop("COURSEKIT_GRADING")  # outside grading the environment is simply read
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "reference"
+
+
 def test_variant_is_sha256_of_salt_learner_module_and_reference_is_zero():
     digest = hashlib.sha256(b"s\0alice\x0001_lru").digest()
     assert variant("01_lru", 97, learner="alice", salt="s") == 1 + int.from_bytes(digest[:8], "big") % 96
