@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--notebook-timeout", metavar="S", type=_positive, default=300.0,
                    help="seconds per notebook before its processes are killed (default: %(default)g)")
     g.add_argument("--memory-mb", metavar="MB", type=int, default=4096,
-                   help="memory for one learner's whole process tree, and the address-space limit of each "
-                        "process (default: %(default)s; 0 = none)")
+                   help="resident memory for one learner's whole process tree; each process may also reserve "
+                        "1024 MB of address space beyond it (default: %(default)s; 0 = none)")
     g.add_argument("--max-processes", metavar="N", type=int, default=256,
                    help="processes and threads for one learner's whole process tree (default: %(default)s)")
     g.add_argument("--question-jobs", metavar="N", type=int, default=2,

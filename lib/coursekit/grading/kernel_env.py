@@ -1,7 +1,7 @@
 """What a grading kernel starts with: a scrubbed environment, and how its tracebacks are cleaned.
 
 The environment names only this venv's Python and the system's binaries, an empty home and
-temp folder, UTC, a fixed hash seed and one BLAS thread, so the same submission scores the same
+temp folder, UTC, a fixed hash seed, one BLAS thread and two malloc arenas, so the same submission scores the same
 on every machine. Tracebacks lose colours, lines from coursekit's own frames and all but their
 last ``TRACEBACK_CAP`` characters.
 """
@@ -44,6 +44,9 @@ def kernel_env(workdir: str) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        # glibc gives threads up to 8 arenas per core, 64 MB of address space each: two keep a
+        # kernel's address space the same on a 2-core laptop and a 64-core grading server
+        "MALLOC_ARENA_MAX": "2",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "COURSEKIT_GRADING": "1",
     }

@@ -36,6 +36,8 @@ from .watchdog import OWNERS, Watchdog
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CAPTURE_CHARS = 3000  # of a visible test's printed output, kept for the feedback
+ADDRESS_HEADROOM_MB = 1024  # address space a kernel may reserve beyond the learner's memory
+START_ATTEMPTS = 3  # tries to start a kernel before its question is "could not grade"
 
 
 class Emitter:
@@ -55,17 +57,16 @@ class Kernel:
 
     def __init__(self, job: Job, root: str, pass_fds: tuple[int, ...] = (), report_fd: int | None = None,
                  question: int | None = None):
-        from jupyter_client import BlockingKernelClient
-        from jupyter_client.connect import write_connection_file
-
         self.captured: str | None = None
         self.workdir = os.path.join(root, "work")
-        rundir = os.path.join(root, "run")
+        self.rundir = os.path.join(root, "run")
         os.makedirs(self.workdir, mode=0o700)
-        os.makedirs(rundir, mode=0o700)
-        conn, _info = write_connection_file(os.path.join(rundir, "kernel.json"), ip="127.0.0.1",
-                                            key=secrets.token_hex(16).encode())
-        limits = (int(job.memory_mb) * 2**20, int(job.file_mb) * 2**20,
+        os.makedirs(self.rundir, mode=0o700)
+        # resident memory is the watchdog's to cap; the address-space limit only stops one huge
+        # allocation between two of its looks, so it leaves room for what a process reserves
+        # without using (thread stacks, malloc arenas, mapped libraries)
+        limits = ((int(job.memory_mb) + ADDRESS_HEADROOM_MB) * 2**20 if job.memory_mb else 0,
+                  int(job.file_mb) * 2**20,
                   int(job.max_processes) if job.sandbox.get("level") in ("full", "net") else 0)
         self.report_fd, self.report_buf, self.reports = report_fd, b"", []
 
@@ -81,28 +82,58 @@ class Kernel:
             if limits[2]:  # in our own user namespace: counts only this learner's processes
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits[2], limits[2]))
 
-        cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", conn,
-               "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=kernel_env(self.workdir),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, preexec_fn=preexec,
-                                     pass_fds=pass_fds)
+        # No learner code has run before the kernel is ready, so a start that fails (a port
+        # another kernel took between being picked and bound, a machine under load) is the
+        # grader's to retry, never the learner's to lose points for.
+        why = ""
+        for _attempt in range(START_ATTEMPTS):
+            why = self._start(preexec, pass_fds, question)
+            if not why:
+                break
+        else:
+            raise RuntimeError(f"the Python kernel did not start ({START_ATTEMPTS} tries): {why}")
+        self.output_bytes, self.idle, self.current = 0, False, None
+
+    def _start(self, preexec, pass_fds: tuple[int, ...], question: int | None) -> str:
+        """Start the kernel and wait until it answers; '' when ready, else why it is not."""
+        from jupyter_client import BlockingKernelClient
+        from jupyter_client.connect import write_connection_file
+
+        conn, _info = write_connection_file(os.path.join(self.rundir, "kernel.json"), ip="127.0.0.1",
+                                            key=secrets.token_hex(16).encode())
+        errpath = os.path.join(self.rundir, "kernel.stderr")
+        with open(errpath, "wb") as err:  # what the interpreter says if it dies before it is ready
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ipykernel_launcher", "-f", conn,
+                 "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"],
+                cwd=self.workdir, env=kernel_env(self.workdir), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=err, preexec_fn=preexec, pass_fds=pass_fds)
         OWNERS[self.proc.pid] = question  # before it starts: the watchdog charges its tree to it
         self.kc = BlockingKernelClient()
         self.kc.load_connection_file(conn)
-        self.kc.start_channels()
+        # liveness is the process itself: no heartbeat thread to race a kernel that died at once
+        self.kc.start_channels(hb=False)
         deadline = time.monotonic() + 60
-        while True:
+        why = ""
+        while not why:
             if not self.alive:
-                raise RuntimeError("the Python kernel exited while starting")
+                why = "it exited while starting"
+                break
             try:
                 self.kc.wait_for_ready(timeout=1)
                 break
             except RuntimeError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the Python kernel did not start in time") from None
+                    why = "it did not answer within 60 s"
         os.unlink(conn)  # the kernel has read it; keep the working area empty
-        self.output_bytes, self.idle, self.current = 0, False, None
+        if why:
+            self.kill()
+            self.kc.stop_channels()
+            OWNERS.pop(self.proc.pid, None)
+            with open(errpath, "rb") as f:
+                last = [ln for ln in f.read()[-2000:].decode("utf-8", "replace").splitlines() if ln.strip()]
+            why += f" ({last[-1].strip()[:300]})" if last else ""
+        return why
 
     @property
     def alive(self) -> bool:
