@@ -6,7 +6,7 @@ import socket
 import jupyter_client.connect
 import pytest
 
-from coursekit.grading import worker
+from coursekit.grading import kernel as worker
 from coursekit.grading.protocol import Job
 
 
