@@ -29,13 +29,16 @@ __all__ = ["Figure", "figures_path", "load_figures", "record_figures"]
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured figure: ``name`` (e.g. "database calls"), ``before`` and ``after``, a ``unit``."""
+    """One measured figure: ``name`` (e.g. "database calls"), ``before`` and ``after``, a ``unit``;
+    ``source`` says where the numbers came from (the learner's code, a replay, a course bench),
+    and the completion summary shows it beside them."""
 
     name: str
     before: float | int | None
     after: float | int | None
     unit: str = ""
     note: str = ""
+    source: str = ""
 
 
 def figures_path() -> Path:
