@@ -224,7 +224,7 @@ def _record_own_figures(mod: Module, q: Question, ns: dict[str, Any]) -> bool:
     if not figures or not all(isinstance(f, Figure) for f in figures):
         return False
     source = f'your code, measured when check("{q.id}") passed'
-    record_figures(mod.id, [f if f.source else replace(f, source=source) for f in figures])
+    record_figures(mod.id, [f if f.source else replace(f, source=source) for f in figures], question=q.id)
     return True
 
 

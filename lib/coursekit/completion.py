@@ -65,7 +65,8 @@ def completion_html(
         if written:
             status.append(f"{answered} of {len(written)} written answer{'s' if len(written) != 1 else ''} in "
                           "(read by a person, not scored here)")
-        figs = figures.get(mod.id, [])
+        order = {qid: i for i, qid in enumerate(mod.question_ids)}  # figures in course order of their questions
+        figs = sorted(figures.get(mod.id, []), key=lambda f: order.get(f.get("question"), len(order)))
         fig_rows, said = [], None
         for f in figs:  # where the numbers came from, once for each run of figures from one source
             source = str(f.get("source") or "not stated")
