@@ -38,6 +38,19 @@ def _fmt(v: Any, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def _no_figures_yet(mod: Module) -> str:
+    """What a module without figures says: which checks would measure the learner's code, if any.
+
+    >>> from coursekit.questions import Question
+    >>> _no_figures_yet(Module(id="m", title="M", questions=[Question(id="q", title="Q", figures=lambda ns: [])]))
+    'No figures yet: they are measured from your own code when check("q") passes.'
+    """
+    measured = [f'check("{q.id}")' for q in mod.questions if q.figures is not None]
+    if not measured:
+        return "No figures recorded for this module yet."
+    return f"No figures yet: they are measured from your own code when {' or '.join(measured)} passes."
+
+
 def completion_html(
     modules: Sequence[Module],
     progress: Mapping[str, Mapping[str, Mapping[str, Any]]],
@@ -47,11 +60,9 @@ def completion_html(
     built: Mapping[str, str] | None = None,
     closing: str = "",
     learner_note: str = "",
-    no_figures: Mapping[str, str] | None = None,
 ) -> str:
-    """The page as a string. ``built``: per module id, one sentence on what the learner built;
-    ``no_figures``: per module id, what to say instead while it has no figures."""
-    built, no_figures = built or {}, no_figures or {}
+    """The page as a string. ``built``: per module id, one sentence on what the learner built."""
+    built = built or {}
     rows = []
     for mod in modules:
         done = progress.get(mod.id, {})
@@ -77,7 +88,7 @@ def completion_html(
             said = source
         fig_table = (f"<table class='figs'><tr><th>figure</th><th>before</th><th>after</th><th></th><th>from</th></tr>"
                      f"{''.join(fig_rows)}</table>"
-                     if figs else f"<p class='note'>{esc(no_figures.get(mod.id, 'No figures recorded for this module yet.'))}</p>")
+                     if figs else f"<p class='note'>{esc(_no_figures_yet(mod))}</p>")
         complete = (not code or passed == len(code)) and (not written or answered == len(written))
         rows.append(
             f"<section class='{'done' if complete else 'open'}'><h2>{esc(mod.id)} · {esc(mod.title)}</h2>"
@@ -108,13 +119,12 @@ def write_completion_summary(
     figures: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     closing: str = "",
     store: ProgressStore | None = None,
-    no_figures: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the page (default :func:`summary_path`) and return where it went."""
     target = Path(path) if path is not None else summary_path()
     page = completion_html(
         all_modules(), (store or ProgressStore()).load(), load_figures() if figures is None else figures,
-        course_title=course_title, built=built, closing=closing, no_figures=no_figures,
+        course_title=course_title, built=built, closing=closing,
         learner_note="Reflective answers are listed as written, never scored.")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")

@@ -113,10 +113,12 @@ def test_the_source_is_said_once_per_run_and_a_missing_source_says_so():
     assert "not stated" in page
 
 
-def test_a_module_without_figures_says_what_the_course_says_instead():
-    page = completion_html([MOD], {}, {}, no_figures={"89_figs": "Orientation measures nothing."})
-    assert "Orientation measures nothing." in page
-    assert "No figures recorded for this module yet." in completion_html([MOD], {}, {})
+def test_a_module_without_figures_says_which_checks_would_measure_them():
+    page = completion_html([MOD], {}, {})
+    assert ('No figures yet: they are measured from your own code when check(&quot;measured&quot;) or '
+            'check(&quot;raising&quot;) or check(&quot;not_figures&quot;) passes.') in page
+    unmeasured = Module(id="88_plain", title="Plain", questions=[Question(id="p", title="P", checks=[check_double])])
+    assert "No figures recorded for this module yet." in completion_html([unmeasured], {}, {})
 
 
 def test_figures_only_on_code_questions():

@@ -163,7 +163,7 @@ def test_a_wrong_or_raising_answer_records_nothing_and_its_check_still_reports(m
     if module in ("02_stampede", "03_hol_blocking"):  # the library's code on the bench, and says so
         assert "the course&#x27;s bench (seed 7) with the library&#x27;s code, not yours" in section
     else:
-        assert "No figures recorded for this module yet." in section
+        assert "No figures yet: they are measured from your own code when check(&quot;" in section
 
 
 # --------------------------------------------------------------------------- different code, different figures
