@@ -315,8 +315,11 @@ check("manager_ask")
 # ## 5 · What you built
 #
 # Your completion summary: per module, what you built and your own before/after figures,
-# as one HTML page you can keep. Modules 06 and 07 come from your incident code (module 07
-# with your two picks replayed). The written answers are listed as written, never scored.
+# as one HTML page you can keep. Modules 00 to 05: each module's measured questions measure
+# your own code when their `check` passes (the page names the check; until then 02 and 03
+# show the course's bench, labelled as not yours). Modules 06 and 07 come from your incident
+# code (module 07 with your two picks replayed). Every figure says where it came from. The
+# written answers are listed as written, never scored.
 # The page is `completion-summary.html`, beside your progress file (in the repository:
 # `.coursekit/completion-summary.html`; the exact path is `summary_path()`).
 
