@@ -75,6 +75,19 @@ def test_ci_workflow_parses_and_runs_every_shard_then_merges():
     assert upload["with"]["path"] == "shard-${{ matrix.shard }}/shard.json"
 
 
+def test_the_workflow_excerpt_in_the_workshop_guide_parses_and_matches_the_template():
+    import re
+
+    text = (ROOT / "docs" / "workshop.md").read_text()
+    block = re.search(r"### Grading a big cohort on a CI matrix.*?```yaml\n(.*?)```", text, re.S).group(1)
+    excerpt = yaml.safe_load(block)
+    template = yaml.safe_load(WORKFLOW.read_text())
+    assert excerpt["jobs"]["grade"]["strategy"] == template["jobs"]["grade"]["strategy"]
+    assert excerpt["env"]["SHARDS"] == template["env"]["SHARDS"]
+    runs = [s["run"] for job in excerpt["jobs"].values() for s in job["steps"] if "run" in s]
+    assert any("--shard \"${{ matrix.shard }}/$SHARDS\"" in r for r in runs) and any("coursekit merge" in r for r in runs)
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One class graded once whole (--jobs 2) and once as three shards (--jobs 1)."""
