@@ -147,3 +147,23 @@ def test_merge_refuses_missing_overlapping_mismatched_and_broken_shards(runs, tm
                    "--cell-timeout", "10", "--shard", "3/3")
     assert late.returncode == 0, late.stderr
     assert "differ in the submissions" in merge(s1, s2, str(tmp_path / "late"))
+
+
+@pytest.mark.parametrize("record", [
+    {"format": 1, "shard": [3], "fingerprint": "x", "parts": {}, "pages": {}, "total_jobs": 0, "positions": [],
+     "results": []},
+    {"format": 1, "shard": [1, 1], "fingerprint": "x", "parts": {}, "pages": [], "total_jobs": 0, "positions": [],
+     "results": []},
+    {"format": 1, "shard": [1, 1], "fingerprint": "x", "parts": {}, "pages": {}, "total_jobs": 1, "positions": [0],
+     "results": []},
+])
+def test_a_malformed_shard_file_is_refused_not_a_crash(tmp_path, record):
+    from coursekit.grading.errors import GradingError
+    from coursekit.grading.shard import merge_shards
+
+    (tmp_path / "shard.json").write_text(json.dumps(record))
+    with pytest.raises(GradingError, match="not a complete shard file"):
+        merge_shards([tmp_path])
+    (tmp_path / "shard.json").write_text(json.dumps({**record, "format": 99}))
+    with pytest.raises(GradingError, match="shard format 99"):
+        merge_shards([tmp_path])

@@ -121,7 +121,8 @@ def _read(copy: Path, label: str) -> GradebookData:
         for a in gb.assignments:
             nb = _notebook(a, a.name)
             if nb is not None:
-                data.cells[a.name] = {c.name: float(c.max_score) for c in nb.grade_cells}
+                graded = [*nb.grade_cells, *getattr(nb, "task_cells", [])]  # task cells: markdown tasks
+                data.cells[a.name] = {c.name: float(c.max_score) for c in graded}
             for sub in a.submissions:
                 snb = next((n for n in sub.notebooks if nb is not None and n.name == nb.name), None)
                 if snb is None:

@@ -70,8 +70,9 @@ class ModuleResult:
 
 
 NOT_GRADED_YET = "Not graded yet: your instructor grades this answer by hand."
-NOT_ATTEMPTED_MANUAL = ("Not attempted: the answer cell still holds the starter text, so it scores 0 "
-                        "(as in nbgrader, which gives an unchanged answer 0 without asking a grader).")
+#: nbgrader's autograde gives an unchanged answer cell 0 without asking a grader: the same words here
+NOT_ATTEMPTED_MANUAL = ("Not attempted: the answer cell still holds the starter text, so it scores 0; "
+                        "write your own answer in it.")
 
 
 def missing_module(learner: str, spec: ModuleSpec) -> ModuleResult:

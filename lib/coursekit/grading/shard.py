@@ -99,8 +99,12 @@ def _load(path: str | Path) -> tuple[str, dict]:
         record = json.loads(f.read_text(encoding="utf-8"))
         if record.get("format") != FORMAT:
             raise GradingError(f"{f}: shard format {record.get('format')!r}, this coursekit reads {FORMAT}")
-        record["shard"] = tuple(record["shard"])
+        i, n = (int(x) for x in record["shard"])
+        record["shard"] = (i, n)
         record["results"] = [_result(dict(r)) for r in record["results"]]
+        if not (isinstance(record["fingerprint"], str) and isinstance(record["parts"], dict)
+                and isinstance(record["pages"], dict) and isinstance(record["total_jobs"], int)):
+            raise ValueError("fingerprint, parts, pages or total_jobs has the wrong type")
         if len(record["results"]) != len(record["positions"]):
             raise ValueError("results and positions differ in length")
     except GradingError:
