@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from collections import OrderedDict
 
 import pytest
+from cache_course.m01_lru import ReferenceLRU
 from modules_harness import edited_answer, reference_answer, run_question
 
 from coursekit import check
@@ -169,34 +169,11 @@ def test_a_wrong_or_raising_answer_records_nothing_and_its_check_still_reports(m
 # --------------------------------------------------------------------------- different code, different figures
 
 
-class OrderedSessionCache:
-    """A passing LRU on OrderedDict, instead of the reference's hand-made linked list."""
-
-    def __init__(self, capacity):
-        self.capacity, self.data = capacity, OrderedDict()
-
-    def get(self, key, default=None):
-        if key not in self.data:
-            return default
-        self.data.move_to_end(key)
-        return self.data[key]
-
-    def put(self, key, value):
-        if key in self.data:
-            self.data.move_to_end(key)
-        elif len(self.data) >= self.capacity:
-            self.data.popitem(last=False)
-        self.data[key] = value
-
-    def __len__(self):
-        return len(self.data)
-
-
 def _variant(module: str, question: str) -> dict:
     """Different code that still passes the visible check."""
     ns = _reference_ns(module, question)
     if module == "01_lru":
-        return {"SessionCache": OrderedSessionCache}
+        return {"SessionCache": ReferenceLRU}  # an OrderedDict LRU, not the reference's linked list
     if module == "04_many_servers":  # writes the shared entry with half the TTL: more loads, still within the bound
         ns = {"__name__": "__main__", "asyncio": asyncio, "FencedOut": ns["FencedOut"],
               "VersionConflict": ns["VersionConflict"]}
