@@ -113,7 +113,7 @@ def assignment(name: str, value: str | list[str]) -> str:
     if isinstance(value, str):
         lit = string_literal(value, "    ")
         body = f"(\n    {lit}\n)" if "\n" in lit else lit
-        return f"{HEADER}{name} = {body}"
+        return f"{HEADER.replace('Your replies', 'Your reply', 1)}{name} = {body}"
     items = "".join(f"    # reply {i}\n    {string_literal(r, '    ')},\n" for i, r in enumerate(value, 1))
     return f"{HEADER}{name} = [\n{items}]"
 
@@ -200,6 +200,7 @@ def write_cell(rp: "Roleplay", raw_cell: str, shell: Any) -> str | None:
     shell.set_next_input(source, replace=True)
     rp.remember_written(" ".join(names), source)
     n = sum(len(v) if isinstance(v, list) else 1 for v in values.values())
+    it = "it" if n == 1 else "them"
     return (f"Your role-play repl{'y is' if n == 1 else 'ies are'} now written in this cell as code "
-            f"({', '.join(names)}), so they are saved with the notebook and graded like a typed answer. "
-            "Save the notebook (Ctrl+S) to keep them in the file.")
+            f"({', '.join(names)}), so {'it is' if n == 1 else 'they are'} saved with the notebook and graded like "
+            f"a typed answer. Save the notebook (Ctrl+S) to keep {it} in the file.")
