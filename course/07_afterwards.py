@@ -291,9 +291,10 @@ roleplay = ManagerRoleplay(MANAGER_ROUNDS, "manager_replies", MANAGER_PAUSE, cur
 roleplay
 
 # %% [markdown]
-# The manager's last line asks for one message to forward. Write it here, so it is saved
-# with your notebook (about 80–200 words). A person reads it; `check("manager_ask")` asks
-# questions about it, not scores.
+# The manager's last line asks for one message to forward (about 80–200 words). With the
+# widget, run this cell as it is once the role-play is finished: it writes your last reply
+# here, saved with your notebook; edit it here if you like. Without it, write it here. A
+# person reads it; `check("manager_ask")` asks questions about it, not scores.
 
 # %% nbgrader={"grade": true, "grade_id": "manager_ask", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 manager_ask = """

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["coursekit.questions", "coursekit.display", "coursekit.progress_store", "coursekit.rubric_engine",
-           "coursekit.rubrics", "coursekit.checking", "coursekit.roleplay", "cache_course.lab", "cache_course.rubrics"]
+           "coursekit.rubrics", "coursekit.checking", "coursekit.roleplay", "coursekit.roleplay_cells", "cache_course.lab", "cache_course.rubrics"]
 
 
 @pytest.mark.parametrize("name", MODULES)
