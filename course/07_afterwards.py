@@ -282,8 +282,9 @@ print(f"with your two  : {_both.user_minutes_over_slo:>4} user-minutes over the 
 #
 # Run the role-play. Before each reply it asks you to pause (notice, exhale, name your
 # intention); partway through, a message changes the picture. Pause again. Without widgets,
-# it prints the manager's lines; write your replies into `manager_replies` yourself. If the
-# cell shows *model not found* after a kernel restart, run it again.
+# it prints the manager's lines: answer them on paper, then write the message the manager
+# asks for in the answer cell below. If the cell shows *model not found* after a kernel
+# restart, run it again.
 
 # %% tags=["nbval-ignore-output"]
 roleplay = ManagerRoleplay(MANAGER_ROUNDS, "manager_replies", MANAGER_PAUSE, curveball=MANAGER_CURVEBALL,
