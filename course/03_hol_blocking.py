@@ -549,9 +549,11 @@ roleplay = Roleplay(ROUNDS, "roleplay_replies", curveball=PAGER, reviewer="Senio
 roleplay
 
 # %% [markdown]
-# Your replies, one string per critique, in order (the widget fills `roleplay_replies`
-# while you work; copy them here so they are saved with your notebook). Each about 150 words
-# at most. A person reads them; `check("roleplay_replies")` asks questions about each.
+# Your replies, one string per critique, in order. With the widget: once the role-play is
+# finished, run this cell as it is — it writes your replies here as code, so they are saved
+# with your notebook and graded; edit them here afterwards if you like. Without it, type them
+# in. Each about 150 words at most. A person reads them; `check("roleplay_replies")` asks
+# questions about each.
 
 # %% nbgrader={"grade": true, "grade_id": "roleplay_replies", "locked": false, "points": 4, "schema_version": 3, "solution": true, "task": false}
 roleplay_replies = [

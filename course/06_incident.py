@@ -197,8 +197,9 @@ roleplay = IncidentRoleplay(record=record)
 roleplay
 
 # %% [markdown]
-# Your first reply — the apology — as a string (about 180 words at most). A person reads it;
-# `check("apology_message")` asks questions.
+# Your first reply — the apology — as a string (about 180 words at most). With the widget,
+# run this cell as it is once you have sent that reply: it writes it here, saved with your
+# notebook. A person reads it; `check("apology_message")` asks questions.
 
 # %% nbgrader={"grade": true, "grade_id": "apology_message", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 apology_message = """
@@ -216,6 +217,7 @@ check("apology_message")
 
 # %% [markdown]
 # Your three follow-up replies, in order, as a list of strings (about 150 words each at most).
+# With the widget, run this cell as it is once the role-play is finished: it writes them here.
 
 # %% nbgrader={"grade": true, "grade_id": "status_replies", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 status_replies = [

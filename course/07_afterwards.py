@@ -282,8 +282,9 @@ print(f"with your two  : {_both.user_minutes_over_slo:>4} user-minutes over the 
 #
 # Run the role-play. Before each reply it asks you to pause (notice, exhale, name your
 # intention); partway through, a message changes the picture. Pause again. Without widgets,
-# it prints the manager's lines; write your replies into `manager_replies` yourself. If the
-# cell shows *model not found* after a kernel restart, run it again.
+# it prints the manager's lines: answer them on paper, then write the message the manager
+# asks for in the answer cell below. If the cell shows *model not found* after a kernel
+# restart, run it again.
 
 # %% tags=["nbval-ignore-output"]
 roleplay = ManagerRoleplay(MANAGER_ROUNDS, "manager_replies", MANAGER_PAUSE, curveball=MANAGER_CURVEBALL,
@@ -291,9 +292,10 @@ roleplay = ManagerRoleplay(MANAGER_ROUNDS, "manager_replies", MANAGER_PAUSE, cur
 roleplay
 
 # %% [markdown]
-# The manager's last line asks for one message to forward. Write it here, so it is saved
-# with your notebook (about 80–200 words). A person reads it; `check("manager_ask")` asks
-# questions about it, not scores.
+# The manager's last line asks for one message to forward (about 80–200 words). With the
+# widget, run this cell as it is once the role-play is finished: it writes your last reply
+# here, saved with your notebook; edit it here if you like. Without it, write it here. A
+# person reads it; `check("manager_ask")` asks questions about it, not scores.
 
 # %% nbgrader={"grade": true, "grade_id": "manager_ask", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 manager_ask = """
@@ -315,8 +317,11 @@ check("manager_ask")
 # ## 5 · What you built
 #
 # Your completion summary: per module, what you built and your own before/after figures,
-# as one HTML page you can keep. Modules 06 and 07 come from your incident code (module 07
-# with your two picks replayed). The written answers are listed as written, never scored.
+# as one HTML page you can keep. Modules 00 to 05: each module's measured questions measure
+# your own code when their `check` passes (the page names the check; until then 02 and 03
+# show the course's bench, labelled as not yours). Modules 06 and 07 come from your incident
+# code (module 07 with your two picks replayed). Every figure says where it came from. The
+# written answers are listed as written, never scored.
 # The page is `completion-summary.html`, beside your progress file (in the repository:
 # `.coursekit/completion-summary.html`; the exact path is `summary_path()`).
 

@@ -12,6 +12,7 @@ import random
 import sys
 from collections import OrderedDict
 
+from coursekit.figures import Figure
 from coursekit.questions import Module, NotAttempted, Question, expect, expect_true
 
 from .lab import assert_own_work
@@ -240,6 +241,30 @@ def check_no_list_scans(ns: dict) -> None:
                     expected="no O(n) operations", got=smell)
 
 
+def session_stream(seed: int = 2, requests: int = 3000) -> list[int]:
+    """A skewed stream of session ids (Pareto 1.2, ids 1-60): a few users read far more than the rest."""
+    rng = random.Random(seed)
+    return [min(int(rng.paretovariate(1.2)), 60) for _ in range(requests)]
+
+
+def lru_figures(ns: dict) -> list[Figure]:
+    """Your SessionCache on a skewed stream: database reads (misses) by capacity, and its work per operation."""
+    cls, stream, figures = _cache_class(ns), session_stream(), []
+    for capacity in (4, 16, 64):
+        cache, misses = cls(capacity), 0
+        for key in stream:
+            if cache.get(key) is None:
+                misses += 1
+                cache.put(key, key)
+        figures.append(Figure(f"database reads, your LRU of {capacity} sessions", len(stream), misses, "",
+                              f"hit ratio {1 - misses / len(stream):.1%}" + (
+                                  f"; before: no cache, {len(stream):,} skewed requests" if capacity == 4 else "")))
+    small, large = key_work_per_operation(cls, 25), key_work_per_operation(cls, 400)
+    figures.append(Figure("work per get/put (key hashes + lines run)", round(small, 1), round(large, 1), "",
+                          "before: 25 entries; after: 400 entries (flat: O(1))"))
+    return figures
+
+
 LRU_BASIC = Question(
     id="lru_basic",
     title="An O(1) LRU cache",
@@ -253,6 +278,7 @@ LRU_BASIC = Question(
         check_no_list_scans,
         check_constant_work,
     ],
+    figures=lru_figures,
     hints=[
         "Two jobs, two structures: a dict finds an entry by key in O(1); a second structure "
         "remembers the order of use and must move or drop an entry in O(1) too.",

@@ -3,15 +3,20 @@
 The page itself is generic (:func:`coursekit.completion.write_completion_summary`); this file
 says what *this* course's modules built and where their figures come from:
 
-1. figures a module's notebook recorded for this learner (:func:`coursekit.figures.record_figures`);
+1. modules 00-05: one or two measured questions per module have a ``figures`` hook (beside their
+   checks) that measures the learner's own passing code; ``check()`` records what it measured
+   (:func:`coursekit.figures.record_figures`), labelled "your code, measured when check(…) passed";
 2. for modules 06 and 07, the learner's own incident (the ``INC-…`` code) replayed: module 06 as it
    happened, module 07 with the learner's two picks in place — recorded by module 07's notebook;
-3. for modules 02 and 03 when their notebooks recorded nothing, the course's bench run with the
-   library versions of what the learner built, labelled as such (``bench_figures``).
+3. for modules 02 and 03 only while their measured questions have not passed, the course's bench run
+   with the library versions of what the learner built, labelled as such (``bench_figures``).
+
+Every figure's ``source`` says which of these it is; the page shows it beside the numbers.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
 
@@ -49,28 +54,31 @@ def incident_figures(record, picks: Iterable[str]) -> tuple[list[Figure], list[F
 
     f = record.figures
     alerts = sum(1 for e in record.timeline if e.kind == "alert" and e.what.endswith("fired"))
+    src = "your incident, replayed from the INC-… code of your module 06 actions"
     m06 = [
-        Figure("user-minutes over the SLO", f.user_minutes_over_slo, None, "", "your incident as it happened"),
-        Figure("time to detect", f.time_to_detect_min, None, "min"),
-        Figure("time to mitigate", f.time_to_mitigate_min, None, "min"),
-        Figure("pages fired", alerts, None, ""),
-        Figure("worst sign-in", f.worst_wait_s, None, "s"),
+        Figure("user-minutes over the SLO", f.user_minutes_over_slo, None, "", "your incident as it happened", src),
+        Figure("time to detect", f.time_to_detect_min, None, "min", "", src),
+        Figure("time to mitigate", f.time_to_mitigate_min, None, "min", "", src),
+        Figure("pages fired", alerts, None, "", "", src),
+        Figure("worst sign-in", f.worst_wait_s, None, "s", "", src),
     ]
     from .m07_afterwards.lab import REMEDIATIONS
 
     picks = sorted({p for p in (picks if isinstance(picks, (list, tuple, set, frozenset)) else ()) if p in REMEDIATIONS})
     if not picks:
-        return m06, [Figure("user-minutes over the SLO", f.user_minutes_over_slo, None, "", "pick your two in section 3")]
+        return m06, [Figure("user-minutes over the SLO", f.user_minutes_over_slo, None, "", "pick your two in section 3",
+                            src)]
     g = replay(record, picks).figures
     note = "after: replayed with " + " + ".join(picks)
+    src = "your incident replayed: before as it happened, after with your two picks in place"
     m07 = [
-        Figure("user-minutes over the SLO", f.user_minutes_over_slo, g.user_minutes_over_slo, "", note),
-        Figure("database calls", f.db_calls, g.db_calls, ""),
-        Figure("p99, worst minute", f.peak_p99_s, g.peak_p99_s, "s"),
+        Figure("user-minutes over the SLO", f.user_minutes_over_slo, g.user_minutes_over_slo, "", note, src),
+        Figure("database calls", f.db_calls, g.db_calls, "", "", src),
+        Figure("p99, worst minute", f.peak_p99_s, g.peak_p99_s, "s", "", src),
         Figure("time to detect", f.time_to_detect_min, g.time_to_detect_min, "min",
-               "no page fired: it stayed below the alert" if g.time_to_detect_min is None else ""),
+               "no page fired: it stayed below the alert" if g.time_to_detect_min is None else "", src),
         Figure("time to mitigate", f.time_to_mitigate_min, g.time_to_mitigate_min, "min",
-               "counted from the start when no page fired" if g.time_to_detect_min is None else ""),
+               "counted from the start when no page fired" if g.time_to_detect_min is None else "", src),
     ]
     return m06, m07
 
@@ -110,15 +118,20 @@ def bench_figures() -> dict[str, list[Figure]]:
     from .m03_hol_blocking.lab import TTL as T3, WaitingCache, run_hol
 
     note = "course bench, library code"
+    src = {m: f"the course's bench (seed 7) with the library's code, not yours: your own figures replace these once "
+              f"check(\"{q}\") passes" for m, q in (("02_stampede", "swr"), ("03_hol_blocking", "threshold"))}
     naive = run_stampede(lambda load: DraftCache(load, ttl=T2), 7)
     swr = run_stampede(lambda load: ReferenceStaleWhileRevalidate(load, ttl=T2, stale_ttl=S2), 7)
     waiting = run_hol(lambda load: WaitingCache(load, ttl=T3), 7)
     threshold = run_hol(lambda load: _ThresholdCache(load, ttl=T3, stale_ttl=30.0, wait_threshold=0.1), 7)
     return {
-        "02_stampede": [Figure("database calls", naive.db_calls, swr.db_calls, "", note),
-                        Figure("p99", round(naive.p99 * 1000, 1), round(swr.p99 * 1000, 1), "ms")],
-        "03_hol_blocking": [Figure("p99", round(waiting.p99 * 1000, 1), round(threshold.p99 * 1000, 1), "ms", note),
-                            Figure("database calls", waiting.db_calls, threshold.db_calls, "")],
+        "02_stampede": [Figure("database calls", naive.db_calls, swr.db_calls, "", note, src["02_stampede"]),
+                        Figure("p99", round(naive.p99 * 1000, 1), round(swr.p99 * 1000, 1), "ms", "",
+                               src["02_stampede"])],
+        "03_hol_blocking": [Figure("p99", round(waiting.p99 * 1000, 1), round(threshold.p99 * 1000, 1), "ms", note,
+                                   src["03_hol_blocking"]),
+                            Figure("database calls", waiting.db_calls, threshold.db_calls, "", "",
+                                   src["03_hol_blocking"])],
     }
 
 
@@ -134,7 +147,7 @@ def write_summary(record=None, picks: Iterable[str] = (), *, path=None, with_ben
     if with_bench:
         for module_id, figs in bench_figures().items():
             if module_id not in figures:
-                figures[module_id] = [f.__dict__ for f in figs]
+                figures[module_id] = [asdict(f) for f in figs]
     try:
         return write_completion_summary(path, course_title=COURSE_TITLE, built=BUILT, figures=figures, closing=CLOSING)
     except OSError as exc:  # a read-only disk costs the page, never the cell

@@ -38,6 +38,7 @@ from .vtime import (
     SimulationDeadlock,
     SimulationError,
     SimulationInterrupted,
+    SimulationStalled,
     VirtualTimeLoop,
 )
 from .scenarios import HotKeyDemo, hot_key_refresh_demo
@@ -54,7 +55,7 @@ __all__ = [
     "CacheLike", "simulate", "simulate_async",
     "LoopThrottler",
     "RunawaySimulation", "SimulationDeadlock", "SimulationError", "SimulationInterrupted",
-    "VirtualTimeLoop", "run",
+    "SimulationStalled", "VirtualTimeLoop", "run",
     "Burst", "Workload",
 ]
 

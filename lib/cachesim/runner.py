@@ -77,7 +77,8 @@ def run(
 
     Raises `SimulationDeadlock` if the program waits on something nothing will complete,
     `RunawaySimulation` past `max_virtual_time` virtual seconds, `wall_timeout` real
-    seconds or `max_steps` loop steps, and re-raises whatever `main` raises.
+    seconds or `max_steps` loop steps (`SimulationStalled`, one of them, after about a
+    million steps at one virtual instant), and re-raises whatever `main` raises.
 
     From a running event loop (a Jupyter cell) the simulation runs on a worker thread;
     interrupting the kernel stops it. Like `asyncio.run`, tasks still pending when `main`

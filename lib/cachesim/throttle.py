@@ -33,6 +33,9 @@ class LoopThrottler(Throttler):
 
     A sliding window (like asyncio-throttle's), but waiters queue in FIFO order and are
     woken by one timer at the exact moment the oldest acquisition leaves the window.
+    The window is kept in the times the throttle records; a waiter's query can start up
+    to the loop's clock resolution (1 ns on `VirtualTimeLoop`) before its recorded time,
+    because asyncio runs a timer that early (see `_release`).
 
     Args:
         rate_limit: acquisitions allowed per `period` (a positive integer).
@@ -89,12 +92,21 @@ class LoopThrottler(Throttler):
                 loop.call_soon(self._release)
                 self._timer = _SOON
             return
-        self._timer = loop.call_at(self._task_logs[0] + self.period, self._release)
+        deadline = self._task_logs[0] + self.period
+        self._timer = loop.call_at(deadline, self._release, deadline)
 
-    def _release(self) -> None:
+    def _release(self, deadline: float | None = None) -> None:
         self._timer = None
         loop = asyncio.get_running_loop()
         now = loop.time()
+        # asyncio runs a timer up to the clock resolution before its deadline, and the clock
+        # does not move for it: e.g. now 2.0599999999999996 for a slot taken at 1.06, due at
+        # 2.06. Flushing at `now` would free nothing and re-arm this timer for the same
+        # deadline, due at once again; while another callback waits for that instant too
+        # (the arrival pump), the loop never idles, so the clock never jumps: a livelock.
+        # The timer stands for its deadline: take the slot at that time, not before.
+        if deadline is not None and deadline > now:
+            now = deadline
         self.flush(now)
         waiters = self._waiters
         logs = self._task_logs

@@ -55,11 +55,13 @@ from .limits import (
     SimulationDeadlock,
     SimulationError,
     SimulationInterrupted,
+    SimulationStalled,
     describe_deadlock,
+    describe_stall,
 )
 
 __all__ = ["VirtualTimeLoop", "enter_task", "leave_task", "SimulationError", "SimulationDeadlock",
-           "RunawaySimulation", "SimulationInterrupted", "run"]
+           "RunawaySimulation", "SimulationInterrupted", "SimulationStalled", "run"]
 
 _copy_context = contextvars.copy_context
 _heappush = heapq.heappush
@@ -146,6 +148,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._vnow = float(start_time)
         #: The run's limits and step count (`cachesim.limits.Limits`).
         self.limits = Limits(float(start_time), max_virtual_time, wall_timeout, max_steps)
+        self.limits.describe_stall = self._describe_stall
         self._countdown = 0  # steps until the self-pipe is polled again
         self._fibers: set[Any] = set()  # Fibers (cachesim.fiber) not yet ended
         self._fibers_gone: asyncio.Future[None] | None = None
@@ -402,6 +405,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def _describe_deadlock(self) -> str:
         return describe_deadlock(self._vnow, asyncio.all_tasks(self), self._fibers)
+
+    def _describe_stall(self, now: float) -> str:
+        due = [h for when, h in self._scheduled if when < now + self._clock_resolution]
+        return describe_stall(now, self.limits.still_steps, [*self._ready, *due],
+                              asyncio.all_tasks(self), self._fibers)
 
 
 class _EachAt:

@@ -202,6 +202,32 @@ def _run_code_checks(mod: Module, q: Question, ns: dict[str, Any]) -> CheckRepor
     return CheckReport(q.id, "passed", module=mod, question=q, results=results)
 
 
+def _record_own_figures(mod: Module, q: Question, ns: dict[str, Any]) -> bool:
+    """Measure the learner's passing code with the question's ``figures`` hook and record the result
+    (:func:`coursekit.figures.record_figures`); whether anything was recorded.
+
+    The hook runs the learner's code again, so anything may happen: whatever it raises, or a result
+    that is not a list of :class:`~coursekit.figures.Figure`, records nothing and costs the check
+    nothing. A figure without a ``source`` is labelled as measured from the learner's code.
+    """
+    from dataclasses import replace
+
+    from .figures import Figure, record_figures
+
+    assert q.figures is not None
+    try:
+        figures = list(q.figures(LearnerNamespace(ns)))
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - learner code: no figure, never a broken check
+        return False
+    if not figures or not all(isinstance(f, Figure) for f in figures):
+        return False
+    source = f'your code, measured when check("{q.id}") passed'
+    record_figures(mod.id, [f if f.source else replace(f, source=source) for f in figures], question=q.id)
+    return True
+
+
 def _is_stub(text: str, q: Question) -> str | None:
     """Why a reflective answer counts as not attempted, or None.
 
@@ -281,6 +307,8 @@ def check(question_id: str, *, ns: dict[str, Any] | None = None, quiet: bool = F
             report.status, "failed"
         )
         session.store.record(mod.id, q.id, progress_status, passed=report.passed)
+        if report.passed and q.figures is not None and not os.environ.get("COURSEKIT_GRADING"):
+            _record_own_figures(mod, q, namespace)  # nobody reads them while grading: save the time
         if not quiet:
             text = report.text()
             if not brief:

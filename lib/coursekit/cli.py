@@ -1,4 +1,5 @@
-"""The ``coursekit`` command: ``coursekit grade`` (CI grading) and ``coursekit progress``."""
+"""The ``coursekit`` command: ``coursekit grade`` (CI grading), ``coursekit merge`` (sharded
+grading) and ``coursekit progress``."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +30,23 @@ examples:
   coursekit grade submitted --out grades                    # a class, on all cores
   coursekit grade . --out grades --fail-under 60            # a learner's own CI
   coursekit grade submitted --out g --module 01_lru --jobs 2 --cell-timeout 30
+  coursekit grade ~/course/submitted --gradebook ~/course   # with formgrader's manual grades
+  coursekit grade submitted --shard 2/4 --out shard2        # one CI job of four; then coursekit merge
+"""
+
+MERGE_DESCRIPTION = """Merge the shard.json files of `coursekit grade --shard I/N` runs (all N of
+them, graded from the same sources, submissions, gradebook and options) into
+grades.csv, summary.json and feedback/, byte for byte as one unsharded run.
+"""
+
+MERGE_EPILOG = """exit status:
+  0  merged (whatever the scores)
+  1  --fail-under was given and a learner's autograded total is below it
+  2  could not merge: a shard missing, given twice, of another run or unreadable;
+     or a shard could not grade a notebook
+
+example:
+  coursekit merge shard1 shard2 shard3 --out grades --fail-under 60
 """
 
 
@@ -44,6 +62,15 @@ def _positive(text: str) -> float:
     if v <= 0:
         raise argparse.ArgumentTypeError("must be positive")
     return v
+
+
+def _shard(text: str) -> tuple[int, int]:
+    from coursekit.grading.shard import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cores() -> int:
@@ -75,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--notebook-timeout", metavar="S", type=_positive, default=300.0,
                    help="seconds per notebook before its processes are killed (default: %(default)g)")
     g.add_argument("--memory-mb", metavar="MB", type=int, default=4096,
-                   help="memory for one learner's whole process tree, and the address-space limit of each "
-                        "process (default: %(default)s; 0 = none)")
+                   help="resident memory for one learner's whole process tree; each process may also reserve "
+                        "1024 MB of address space beyond it (default: %(default)s; 0 = none)")
     g.add_argument("--max-processes", metavar="N", type=int, default=256,
                    help="processes and threads for one learner's whole process tree (default: %(default)s)")
     g.add_argument("--question-jobs", metavar="N", type=int, default=2,
@@ -85,6 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of instructor notebooks (default: built from course/ by coursekit.build)")
     g.add_argument("--sandbox", choices=["auto", "full", "net", "none"], default="auto",
                    help="isolation: namespaces when the machine allows (auto), or insist on one (default: auto)")
+    g.add_argument("--gradebook", metavar="PATH",
+                   help="nbgrader's gradebook.db, or the course folder holding it: merge the manual grades and "
+                        "comments given in formgrader; its students without a notebook are 'missing'")
+    g.add_argument("--shard", metavar="I/N", type=_shard,
+                   help="grade only the I-th of N slices of the (learner, module) jobs and write OUT/shard.json "
+                        "for `coursekit merge` (a CI matrix); not with --fail-under")
+
+    m = sub.add_parser("merge", help="merge the outputs of `coursekit grade --shard I/N` runs",
+                       description=MERGE_DESCRIPTION, epilog=MERGE_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    m.add_argument("shards", metavar="SHARD_DIR", nargs="+",
+                   help="the --out folder (or its shard.json) of every shard, 1/N to N/N, in any order")
+    m.add_argument("--out", "-o", metavar="DIR", default="grades", help="output folder (default: %(default)s)")
+    m.add_argument("--fail-under", metavar="PCT", type=_pct,
+                   help="exit 1 if a learner's autograded total is below PCT percent")
 
     sub.add_parser("progress", help="show which questions of which modules pass")
     return parser
@@ -101,17 +143,24 @@ def main(argv: list[str] | None = None) -> int:
             return 0
 
     try:
-        from coursekit.grading import GradingError, Options, grade
+        from coursekit.grading import GradingError, Options, grade, merge
     except Exception as exc:  # noqa: BLE001 - a broken install cannot grade
-        print(f"coursekit grade: broken install: {exc}", file=sys.stderr)
+        print(f"coursekit {args.command}: broken install: {exc}", file=sys.stderr)
         return 2
+    if args.command == "merge":
+        try:
+            return merge(args.shards, args.out, args.fail_under).exit_code
+        except GradingError as exc:
+            print(f"coursekit merge: could not merge: {exc}", file=sys.stderr)
+            return 2
     if args.jobs < 1:
         print("coursekit grade: --jobs must be at least 1", file=sys.stderr)
         return 2
     opts = Options(source=args.source, modules=args.modules, learner=args.learner, jobs=args.jobs,
                    cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                    memory_mb=args.memory_mb, max_processes=args.max_processes,
-                   question_jobs=max(1, args.question_jobs), sandbox=args.sandbox, fail_under=args.fail_under)
+                   question_jobs=max(1, args.question_jobs), sandbox=args.sandbox, fail_under=args.fail_under,
+                   gradebook=args.gradebook, shard=args.shard)
     try:
         return grade(args.submissions, args.out, opts).exit_code
     except GradingError as exc:

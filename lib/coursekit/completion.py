@@ -2,7 +2,7 @@
 
 Per module: its title, what the learner built there (the course says, per module), how many of
 its hands-on questions pass, whether its written answers are in (never a score: a person reads
-those), and the learner's own before/after figures (:mod:`coursekit.figures`).
+those), and the learner's before/after figures (:mod:`coursekit.figures`), each saying where it came from.
 
 :func:`write_completion_summary` writes ``completion-summary.html`` beside the progress file
 (``$COURSEKIT_SUMMARY`` overrides the path) and returns the path. Nothing here knows any course.
@@ -38,6 +38,19 @@ def _fmt(v: Any, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def _no_figures_yet(mod: Module) -> str:
+    """What a module without figures says: which checks would measure the learner's code, if any.
+
+    >>> from coursekit.questions import Question
+    >>> _no_figures_yet(Module(id="m", title="M", questions=[Question(id="q", title="Q", figures=lambda ns: [])]))
+    'No figures yet: they are measured from your own code when check("q") passes.'
+    """
+    measured = [f'check("{q.id}")' for q in mod.questions if q.figures is not None]
+    if not measured:
+        return "No figures recorded for this module yet."
+    return f"No figures yet: they are measured from your own code when {' or '.join(measured)} passes."
+
+
 def completion_html(
     modules: Sequence[Module],
     progress: Mapping[str, Mapping[str, Mapping[str, Any]]],
@@ -63,13 +76,19 @@ def completion_html(
         if written:
             status.append(f"{answered} of {len(written)} written answer{'s' if len(written) != 1 else ''} in "
                           "(read by a person, not scored here)")
-        figs = figures.get(mod.id, [])
-        fig_rows = "".join(
-            f"<tr><td>{esc(str(f.get('name', '')))}</td><td class='n'>{esc(_fmt(f.get('before'), f.get('unit', '')))}</td>"
-            f"<td class='n'>{esc(_fmt(f.get('after'), f.get('unit', '')))}</td><td class='note'>{esc(str(f.get('note', '')))}</td></tr>"
-            for f in figs)
-        fig_table = (f"<table class='figs'><tr><th>figure</th><th>before</th><th>after</th><th></th></tr>{fig_rows}</table>"
-                     if figs else "<p class='note'>No figures recorded for this module yet.</p>")
+        order = {qid: i for i, qid in enumerate(mod.question_ids)}  # figures in course order of their questions
+        figs = sorted(figures.get(mod.id, []), key=lambda f: order.get(f.get("question"), len(order)))
+        fig_rows, said = [], None
+        for f in figs:  # where the numbers came from, once for each run of figures from one source
+            source = str(f.get("source") or "not stated")
+            fig_rows.append(
+                f"<tr><td>{esc(str(f.get('name', '')))}</td><td class='n'>{esc(_fmt(f.get('before'), f.get('unit', '')))}</td>"
+                f"<td class='n'>{esc(_fmt(f.get('after'), f.get('unit', '')))}</td><td class='note'>{esc(str(f.get('note', '')))}</td>"
+                f"<td class='src'>{esc(source) if source != said else ''}</td></tr>")
+            said = source
+        fig_table = (f"<table class='figs'><tr><th>figure</th><th>before</th><th>after</th><th></th><th>from</th></tr>"
+                     f"{''.join(fig_rows)}</table>"
+                     if figs else f"<p class='note'>{esc(_no_figures_yet(mod))}</p>")
         complete = (not code or passed == len(code)) and (not written or answered == len(written))
         rows.append(
             f"<section class='{'done' if complete else 'open'}'><h2>{esc(mod.id)} · {esc(mod.title)}</h2>"
@@ -83,7 +102,8 @@ def completion_html(
         "section{border-left:4px solid #d0d7de;padding:0 1em;margin:1.2em 0}section.done{border-color:#1a7f37}"
         "h2{font-size:1.05em;margin-bottom:.2em}.status{color:#57606a;font-size:.92em}"
         "table.figs{border-collapse:collapse;font-size:.92em}th,td{padding:2px 10px;text-align:left}"
-        "td.n{text-align:right;font-variant-numeric:tabular-nums}.note{color:#57606a;font-size:.88em}"
+        "td.n{text-align:right;font-variant-numeric:tabular-nums}.note,.src{color:#57606a;font-size:.88em}"
+        ".src{font-style:italic}"
         "</style></head><body>"
         f"<h1>{esc(course_title)}</h1><p class='note'>Completion summary, generated {esc(today)} from your progress "
         f"file. {esc(learner_note)}</p>{''.join(rows)}"

@@ -29,13 +29,16 @@ __all__ = ["Figure", "figures_path", "load_figures", "record_figures"]
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured figure: ``name`` (e.g. "database calls"), ``before`` and ``after``, a ``unit``."""
+    """One measured figure: ``name`` (e.g. "database calls"), ``before`` and ``after``, a ``unit``;
+    ``source`` says where the numbers came from (the learner's code, a replay, a course bench),
+    and the completion summary shows it beside them."""
 
     name: str
     before: float | int | None
     after: float | int | None
     unit: str = ""
     note: str = ""
+    source: str = ""
 
 
 def figures_path() -> Path:
@@ -54,13 +57,27 @@ def load_figures(path: str | os.PathLike[str] | None = None) -> dict[str, list[d
     return {str(k): [f for f in v if isinstance(f, dict)] for k, v in (mods or {}).items() if isinstance(v, list)}
 
 
-def record_figures(module_id: str, figures: Iterable[Figure], path: str | os.PathLike[str] | None = None) -> None:
-    """Replace the module's recorded figures with ``figures``. Never raises (a warning at most)."""
+def record_figures(module_id: str, figures: Iterable[Figure], path: str | os.PathLike[str] | None = None, *,
+                   question: str | None = None) -> None:
+    """Replace the module's recorded figures with ``figures``; with ``question``, only the figures
+    that question recorded before (so two measured questions of one module keep each other's).
+    Never raises (a warning at most).
+
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "f.json")
+    >>> record_figures("05", [Figure("p99", 40, 3, "ms")], target, question="prewarm")
+    >>> record_figures("05", [Figure("errors", 90, 4)], target, question="judge")
+    >>> record_figures("05", [Figure("p99", 40, 2, "ms")], target, question="prewarm")
+    >>> [(f["question"], f["after"]) for f in load_figures(target)["05"]]
+    [('judge', 4), ('prewarm', 2)]
+    """
     import warnings
 
     p = Path(path) if path is not None else figures_path()
     data = load_figures(p)
-    data[module_id] = [asdict(f) for f in figures]
+    new = [dict(asdict(f), question=question) if question else asdict(f) for f in figures]
+    kept = [f for f in data.get(module_id, []) if question and f.get("question") not in (None, question)]
+    data[module_id] = kept + new
     tmp = None
     try:
         p.parent.mkdir(parents=True, exist_ok=True)

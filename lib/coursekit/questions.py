@@ -27,7 +27,10 @@ import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Sequence
+
+if TYPE_CHECKING:  # figures imports the progress store, which imports this module
+    from .figures import Figure
 
 __all__ = [
     "Check",
@@ -156,6 +159,10 @@ class Question:
     ``kind="reflect"``: the learner writes a string into the variable ``answer``
     (default: the question id) and the named ``rubric`` gives formative feedback.
     ``placeholder`` is the starter text of a reflective answer (counts as not attempted).
+    ``figures``: ``figures(ns) -> [Figure, ...]``, the learner's own before/after figures,
+    measured from their code in ``ns``; ``check()`` calls it once the question passes and records
+    the result for the completion summary (:mod:`coursekit.figures`). If it raises, nothing is
+    recorded and the check's report is unchanged.
 
     >>> Question(id="pr_text", title="Your WIP PR", kind="reflect", rubric="wip_pr").answer_name
     'pr_text'
@@ -169,12 +176,15 @@ class Question:
     rubric: str | None = None
     answer: str | None = None
     placeholder: str | None = None
+    figures: Callable[[dict], Iterable[Figure]] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("code", "reflect"):
             raise ValueError(f"Question {self.id!r}: kind must be 'code' or 'reflect', not {self.kind!r}")
         if self.kind == "reflect" and not self.rubric:
             raise ValueError(f"Question {self.id!r}: a reflective question needs a rubric name")
+        if self.figures is not None and (self.kind != "code" or not callable(self.figures)):
+            raise ValueError(f"Question {self.id!r}: figures must be a function of the namespace, on a code question")
 
     @property
     def answer_name(self) -> str:

@@ -17,9 +17,11 @@ back to the reply box; and when the role-play is over the box is hidden, not dis
 critique, in order (a resubmitted reply replaces that round's entry; replies already in
 that variable, e.g. from an earlier run of the cell, are kept until replaced).
 ``check()`` on a reflective question whose answer is a list gives rubric feedback per
-reply. nbgrader collects the notebook *file*, not the kernel's memory, so the last
-screen shows :meth:`Roleplay.answer_code` — the assignment to paste into the graded
-answer cell.
+reply. nbgrader collects the notebook *file*, not the kernel's memory, so ``answers``
+names the graded answer cells and what each takes (``{"replies": slice(None)}`` by
+default: all of them, as a list; an ``int``: one reply, as a string). The last screen asks
+the learner to run those cells: each one still holding its starter text is rewritten
+with the replies as code (:mod:`coursekit.roleplay_cells`), no copy and paste.
 
 Headless (nbclient, nbgrader autograde, a terminal) nothing waits for input:
 :meth:`Roleplay.display` prints the critiques and tells the learner to write the
@@ -35,16 +37,17 @@ replies into the answer variable themselves.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, Mapping, Sequence, TextIO
 
 from .display import esc, in_kernel
-from .roleplay_store import STUB_MARKERS, load_replies as _load, notebook_namespace as _notebook_namespace
-from .roleplay_store import replies_in as _replies_in, save_replies as _save, watch_answer as _watch_answer
+from .roleplay_cells import assignment as _assignment, part_of as _part_of
+from .roleplay_store import STUB_MARKERS, load_replies as _load, load_written as _load_written
+from .roleplay_store import notebook_namespace as _notebook_namespace, replies_in as _replies_in
+from .roleplay_store import save_replies as _save, watch_answer as _watch_answer
 from .rubric_engine import Feedback
 from .rubrics import get_rubric
 
@@ -94,8 +97,12 @@ class Roleplay:
 
     ``rounds``: reviewer critiques, mildest first. ``answer_name``: the notebook variable
     that receives the replies (a list of strings). ``ns``: the namespace to write into
-    (default: the notebook's).
+    (default: the notebook's). ``answers``: the graded answer cells, by the name each
+    assigns, and the reply (an index) or replies (a slice) it takes — default: the class's
+    ``ANSWERS``, else ``{answer_name: slice(None)}``.
     """
+
+    ANSWERS: Mapping[str, int | slice] | None = None
 
     PLACEHOLDER_PAUSE = "Pause first (the \u201cI've paused\u201d button above); then write your reply here and send it."
     PLACEHOLDER_PAUSE_AGAIN = "Pause again first (the \u201cI've paused\u201d button above) before the next critique."
@@ -114,12 +121,14 @@ class Roleplay:
         store: str | Path | None = "auto",
         title: str = "Code review",
         next_label: str = "Next critique",
+        answers: Mapping[str, int | slice] | None = None,
     ) -> None:
         if not rounds:
             raise ValueError("a role-play needs at least one critique")
         self.rounds = list(rounds)
         self.title, self.next_label = title, next_label  # the widget's heading and its "go on" button
         self.answer_name = answer_name
+        self.answers = dict(answers or type(self).ANSWERS or {answer_name: slice(None)})
         self.pause_prompt = pause_prompt
         if isinstance(curveball, str):
             curveball = Curveball(curveball)
@@ -132,6 +141,7 @@ class Roleplay:
         if store == "auto":
             store = Path(".coursekit") / f"roleplay-{answer_name}.json" if _frontend_available() else None
         self.store = Path(store) if store is not None else None
+        self.written: dict[str, str] = _load_written(self.store) if self.store is not None else {}
         self.replies: list[str] = _replies_in(self.ns.get(answer_name))[: len(self.rounds)]
         if not self.replies and self.store is not None:  # a restarted kernel: the replies saved on disk
             self.replies = _replies_in(_load(self.store))[: len(self.rounds)]
@@ -193,7 +203,7 @@ class Roleplay:
             self.feedback.append(fb)
         self.ns[self.answer_name] = list(self.replies)
         if self.store is not None:
-            _save(self.store, self.replies)
+            _save(self.store, self.replies, self.written)
         self.stage = "feedback"
         self._render()
         return fb
@@ -221,17 +231,23 @@ class Roleplay:
             self.stage = "done"
 
     def answer_code(self) -> str:
-        """Python source assigning the replies, to paste into the graded answer cell.
+        """The answer cells' source for the replies so far (what running them writes there), blank-line separated.
 
-        >>> print(Roleplay(["Why?"], "replies", ns={"replies": ["I'll add a 100 ms threshold."]}).answer_code())
+        >>> rp = Roleplay(["Why?"], "replies", ns={"replies": ["I'll add a 100 ms threshold."]})
+        >>> print("\\n".join(rp.answer_code().splitlines()[-4:]))
         replies = [
+            # reply 1
             "I'll add a 100 ms threshold.",
         ]
         """
-        import json
+        parts = [(name, _part_of(self.replies, len(self.rounds), where)) for name, where in self.answers.items()]
+        return "\n\n".join(_assignment(name, value) for name, value in parts if value is not None)
 
-        body = "".join(f"    {json.dumps(r, ensure_ascii=False)},\n" for r in self.replies)
-        return f"{self.answer_name} = [\n{body}]"
+    def remember_written(self, key: str, source: str) -> None:
+        """Note what the kernel wrote into the answer cell assigning ``key`` (so an unedited cell can be updated)."""
+        self.written[key] = source
+        if self.store is not None:
+            _save(self.store, self.replies, self.written)
 
     # ------------------------------------------------------------------ headless text
 
@@ -338,12 +354,12 @@ class Roleplay:
             p["pause_prompt"].value = f"<i>Pause again before you go on. {esc(self.pause_prompt)}</i>"
         elif stage == "done":
             n_rep = len(self.replies)
+            cells = " and ".join(f"<code>{esc(name)} = \u2026</code>" for name in self.answers)
             p["critique"].value = (
                 f"<div>That was the last round. Your {n_rep} repl{'y is' if n_rep == 1 else 'ies are'} in "
-                f"<code>{esc(self.answer_name)}</code>. Your instructor grades the notebook file, so paste this "
-                "into the answer cell below and run it:</div>"
-                "<pre style='background:#f6f8fa;padding:6px;border-radius:4px;white-space:pre-wrap'>"
-                f"{esc(self.answer_code())}</pre>"
+                f"<code>{esc(self.answer_name)}</code>. <b>Now run the answer cell{'s' if len(self.answers) > 1 else ''} "
+                f"below</b> ({cells}): running {'them' if len(self.answers) > 1 else 'it'} writes your replies there "
+                "as code, so they are saved with the notebook and graded; you can still edit them there.</div>"
             )
             p["pause_prompt"].value = ""
         else:

@@ -2,7 +2,9 @@
 
 ``Roleplay`` keeps each reply in the notebook's answer variable (a list of strings) and in
 ``.coursekit/roleplay-<name>.json`` beside the notebook, so a kernel restart or Run All
-through the untouched answer cell does not lose them. Nothing here imports a widget.
+through the untouched answer cell does not lose them; the file also remembers what the
+kernel last wrote into each answer cell (:mod:`coursekit.roleplay_cells`), so an
+unedited cell can be brought up to date after a restart. Nothing here imports a widget.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .roleplay import Roleplay
 
-__all__ = ["STUB_MARKERS", "load_replies", "notebook_namespace", "replies_in", "restore_replies", "save_replies", "watch_answer"]
+__all__ = ["STUB_MARKERS", "after_cell", "load_replies", "load_written", "notebook_namespace", "replies_in",
+           "restore_replies", "save_replies", "watch_answer"]
 
 STUB_MARKERS = ("YOUR ANSWER HERE", "YOUR CODE HERE", "raise NotImplementedError")
 
@@ -46,20 +49,32 @@ def load_replies(path: Path) -> Any:
         return None
 
 
-def save_replies(path: Path, replies: list[str]) -> None:
-    """Write ``replies`` to ``path`` atomically; a read-only folder is not an error."""
+def load_written(path: Path) -> dict[str, str]:
+    """What the kernel last wrote into each answer cell (by the names the cell assigns), as saved in ``path``."""
+    try:
+        written = json.loads(path.read_text(encoding="utf-8")).get("written")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {k: v for k, v in written.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(
+        written, dict) else {}
+
+
+def save_replies(path: Path, replies: list[str], written: dict[str, str] | None = None) -> None:
+    """Write ``replies`` (and ``written``) to ``path`` atomically; a read-only folder is not an error."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"replies": replies}, ensure_ascii=False, indent=1), encoding="utf-8")
+        data = {"replies": replies, "written": written or {}}
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         tmp.replace(path)
     except OSError:
         pass  # a read-only folder: the replies still live in the kernel and on the last screen
 
 
-# The newest role-play per (namespace, answer name), watched after every cell: when the
-# untouched answer cell runs after the widget (Run All, Shift+Enter through), its starter
-# text would replace the replies; they are put back and the learner is told.
+# The newest role-play per (namespace, answer name), watched after every cell: when an
+# untouched answer cell runs after the widget (Run All, Shift+Enter through), the replies
+# are written into it (coursekit.roleplay_cells); when the role-play is not finished yet,
+# its starter text would replace them in the kernel: they are put back and the learner is told.
 _LIVE: dict[tuple[int, str], "Roleplay"] = {}
 _HOOKED: set[int] = set()
 
@@ -76,7 +91,20 @@ def watch_answer(rp: "Roleplay") -> None:
     if shell is None or id(shell) in _HOOKED:
         return
     _HOOKED.add(id(shell))
-    shell.events.register("post_run_cell", lambda _result: restore_replies())
+    shell.events.register("post_run_cell", lambda result: after_cell(result, shell))
+
+
+def after_cell(result: Any, shell: Any) -> None:
+    """The post-run-cell hook: write replies into the answer cell that just ran, then :func:`restore_replies`."""
+    from .roleplay_cells import write_cell
+
+    raw = getattr(getattr(result, "info", None), "raw_cell", None)
+    if isinstance(raw, str):
+        for rp in list(_LIVE.values()):
+            note = write_cell(rp, raw, shell)
+            if note:
+                print(note)
+    restore_replies()
 
 
 def restore_replies() -> None:
@@ -87,8 +115,7 @@ def restore_replies() -> None:
             rp.ns[name] = list(rp.replies)
             print(
                 f"(Kept your {len(rp.replies)} role-play repl{'y' if len(rp.replies) == 1 else 'ies'} in {name}: "
-                "the starter text in this cell did not replace them. To save them in the notebook, paste the "
-                "code from the role-play's last screen here.)"
+                "the starter text in this cell did not replace them.)"
             )
 
 

@@ -34,7 +34,7 @@ def test_is_an_asyncio_throttle_throttler():
 def test_holds_its_rate_within_one_percent_in_virtual_time(callers):
     t = time.perf_counter()
     stamps = _acquire_times(200, 1.0, 20_000, callers=callers)
-    assert time.perf_counter() - t < 5  # virtual time: no real waiting
+    assert time.perf_counter() - t < 60  # a hang guard: in real time the 20,000 acquisitions take 100 s
     assert len(stamps) == 20_000
     # Sustained rate over the run:
     span = stamps[-1] - stamps[0]

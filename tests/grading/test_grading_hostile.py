@@ -17,19 +17,21 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("grading")]
 FULL = {"test_add": "2", "test_mean": "3", "test_simulate": "2"}
 
 
-def assert_only(run, learner: str, lost: dict[str, str]) -> None:
-    """``learner`` scored full marks except on the questions in ``lost`` (question -> status)."""
+def assert_only(run, learner: str, lost: dict[str, str], reflection: tuple[str, str] = ("0", "not attempted")) -> None:
+    """``learner`` scored full marks except on the questions in ``lost`` (question -> status);
+    the reflection is (score, status): by default it still holds the starter text."""
     for q, pts in FULL.items():
         row = run.row(learner, q)
         if q in lost:
             assert row["score"] == "0" and row["status"] == lost[q], f"{row}\n{run.feedback(learner)}"
         else:
             assert row["score"] == pts and row["status"] == "passed", f"{row}\n{run.feedback(learner)}"
-    assert run.row(learner, "reflection")["status"] == "manual"
+    # starter text: 0, "not attempted", as nbgrader's autograde records it; written: waits for a person
+    assert (run.row(learner, "reflection")["score"], run.row(learner, "reflection")["status"]) == reflection
 
 
 def test_solution_gets_full_marks(hostile_run):
-    assert_only(hostile_run, "alice", {})
+    assert_only(hostile_run, "alice", {}, reflection=("", "manual"))
     assert hostile_run.row("alice", "test_double", "01_extra")["score"] == "1"
     assert hostile_run.summary["learners"]["alice"]["percent"] == 100.0
 
@@ -212,7 +214,10 @@ def test_one_learners_breakage_leaves_the_gradebook_intact(hostile_run):
     learners = sorted({r[0] for r in rows})
     assert learners == sorted(fc.hostile_learners(1, []))
     lines = hostile_run.csv_text.splitlines()
-    assert lines[0] == "learner,module,question,score,max,status"
+    assert lines[0] == "learner,module,question,score,max,status,comment"
+    # who submitted only 00_basics is missing 01_extra: an empty score, never 0
+    assert hostile_run.row("loop", "test_double", "01_extra")["status"] == "missing"
+    assert hostile_run.row("loop", "test_double", "01_extra")["score"] == ""
     assert [line.split(",")[0] for line in lines[1:]] == sorted(line.split(",")[0] for line in lines[1:])
     for learner in learners:
         assert (hostile_run.out / "feedback" / learner / "00_basics.html").is_file()

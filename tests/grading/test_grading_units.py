@@ -85,9 +85,48 @@ def test_discover_layouts(tmp_path):
 
 def test_csv_is_deterministic_and_formats_numbers():
     r = ModuleResult("a", "m", [Question("q1", 2.0, "passed", 2.0), Question("q2", 1.5, "failed", 0.0),
-                                Question("r", 2, "manual", None)], [])
-    assert grades_csv([r]) == ("learner,module,question,score,max,status\n"
-                               "a,m,q1,2,2,passed\na,m,q2,0,1.5,failed\na,m,r,,2,manual\n")
+                                Question("r", 2, "manual", None, manual=True),
+                                Question("s", 3, "graded", 2.5, manual=True, comment='Good, "but": name a metric')],
+                     [])
+    assert grades_csv([r]) == ("learner,module,question,score,max,status,comment\n"
+                               "a,m,q1,2,2,passed,\na,m,q2,0,1.5,failed,\na,m,r,,2,manual,\n"
+                               'a,m,s,2.5,3,graded,"Good, ""but"": name a metric"\n')
+    assert (r.score, r.max, r.manual_score, r.manual_max, r.manual_pending) == (2.0, 3.5, 2.5, 5, 1)
+
+
+def test_a_missing_module_has_no_score_and_counts_toward_max(specs):
+    from coursekit.grading.report import summary
+    from coursekit.grading.score import missing_module
+
+    done = ModuleResult("amy", "00_basics", [Question("test_add", 2, "passed", 2.0),
+                                             Question("reflection", 2, "not attempted", 0.0, manual=True)], [])
+    gone = missing_module("amy", specs["01_extra"])
+    assert grades_csv([gone]) == ("learner,module,question,score,max,status,comment\n"
+                                  "amy,01_extra,test_double,,1,missing,\n")
+    s = summary([done, gone], fail_under=80)
+    amy = s["learners"]["amy"]
+    assert amy["modules"]["01_extra"]["score"] is None and amy["modules"]["01_extra"]["status"] == "missing"
+    assert (amy["score"], amy["max"], amy["percent"], amy["missing"]) == (2.0, 3.0, 66.67, ["01_extra"])
+    assert s["missing"] == ["amy/01_extra"] and s["below_pass_mark"] == ["amy"]
+    nobody = summary([missing_module("zed", specs["00_basics"])], fail_under=0)
+    assert nobody["learners"]["zed"]["score"] is None and nobody["learners"]["zed"]["percent"] is None
+    assert nobody["below_pass_mark"] == ["zed"], "a learner who submitted nothing cannot pass"
+
+
+def test_with_missing_adds_every_learner_module_pair_without_a_notebook(tmp_path):
+    from coursekit.grading.discover import with_missing
+
+    fc.write_submissions(tmp_path / "s", {"amy": {"00_basics": fc.solution_nb("00_basics"),
+                                                  "01_extra": fc.solution_nb("01_extra")},
+                                          "bo": {"01_extra": fc.solution_nb("01_extra")}})
+    (tmp_path / "s" / "bo" / "00_basics").mkdir()  # collected, but no notebook in it
+    subs = with_missing(discover(tmp_path / "s", fc.MODULES), fc.MODULES, learners=["cy"])
+    assert [(s.key, s.missing) for s in subs] == [
+        ("amy/00_basics", False), ("amy/01_extra", False), ("bo/00_basics", True), ("bo/01_extra", False),
+        ("cy/00_basics", True), ("cy/01_extra", True)]
+    only = with_missing(discover(tmp_path / "s", fc.MODULES, ["01_extra"]), fc.MODULES, ["01_extra"], ["cy"])
+    assert [(s.key, s.missing) for s in only] == [("amy/01_extra", False), ("bo/01_extra", False),
+                                                  ("cy/01_extra", True)]
 
 
 def test_feedback_escapes_learner_text():

@@ -160,6 +160,8 @@ def _secret_lines() -> set[str]:
     return lines
 
 
+GRADER_COMMENT = "Clear scope. Which part of the refresh logic do you want reviewed first?"
+
 #: Known leaks in files this test does not own, reported to their owners: coursekit/hidden_topics.py's
 #: docstring quotes a line of 01_lru's hidden O(1) test as its example. Remove an entry once fixed.
 KNOWN_LEAKS = {"coursekit/hidden_topics.py"}
@@ -295,6 +297,10 @@ def test_cohort_end_to_end(cohort):
     wip = next(g for g in grades if g["name"] == "wip_pr")
     r = fg.request("PUT", f"formgrader/api/grade/{wip['id']}", json={**wip, "manual_score": 3})
     assert r.status_code == 200, r.text
+    notes = fg.request("GET", f"formgrader/api/comments?submission_id={ann_sub['id']}").json()
+    note = next(x for x in notes if x["name"] == "wip_pr")
+    r = fg.request("PUT", f"formgrader/api/comment/{note['id']}", json={**note, "manual_comment": GRADER_COMMENT})
+    assert r.status_code == 200, r.text
     for module in modules:
         nbgrader(c, "generate_feedback", module)
         nbgrader(c, "release_feedback", module)
@@ -305,6 +311,21 @@ def test_cohort_end_to_end(cohort):
     assert score[(ann, "01_lru")] == 7.0, rows
     assert score[(ann, "00_orientation")] == 4.0, rows  # 1 autograded + 3 by hand
     assert score[(bo, "01_lru")] < 7.0 and score[(cy, "01_lru")] == 0.0, rows
+
+    phase("one gradebook")
+    # --- coursekit grade merges formgrader's grade and comment; per learner it adds up to nbgrader's total
+    out = c["course"] / "coursekit-grades"
+    coursekit = os.path.join(c["settings"].venv, "bin", "coursekit")
+    proc = as_user(c, instructor, [coursekit, "grade", "submitted", "--source", "source", "--gradebook", ".",
+                                   "--module", "00_orientation", "--out", str(out), "--jobs", "2"], cwd=c["course"])
+    assert proc.returncode == 0, proc.stderr
+    merged = list(csv.DictReader(io.StringIO(as_user(c, instructor, ["cat", str(out / "grades.csv")]).stdout)))
+    wip_rows = {r["learner"]: (r["score"], r["status"], r["comment"]) for r in merged if r["question"] == "wip_pr"}
+    assert wip_rows == {ann: ("3", "graded", GRADER_COMMENT), bo: ("0", "not attempted", ""),
+                        cy: ("0", "not attempted", "")}, merged  # bo and cy left the starter text: both tools say 0
+    for name in learners:
+        ours = sum(float(r["score"]) for r in merged if r["learner"] == name)
+        assert ours == score[(name, "00_orientation")], (name, merged, rows)
 
     phase("fetch feedback")
     # --- learners fetch their feedback; it holds no hidden test or reference answer

@@ -192,7 +192,11 @@ def test_roleplay_is_headless_and_uses_both_rubrics():
     assert rp.stage == "curveball"  # the support lead's message after the second reply
     rp.pause()
     assert rp.round == 2 and len(ns["apology_replies"]) == 2
-    assert rp.answer_code().startswith("apology_message = ")
+    code = rp.answer_code()  # two replies so far: the apology's cell can be written, not yet the follow-ups
+    assert "\napology_message = " in code and "status_replies" not in code
+    scope: dict = {}
+    exec(code, scope)
+    assert scope["apology_message"] == ns["apology_replies"][0]
 
 
 def test_the_same_code_gives_the_same_record_in_another_process():

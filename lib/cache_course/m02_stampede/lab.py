@@ -8,6 +8,7 @@ load cost milliseconds of wall time, and give the same numbers everywhere.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Callable
 
 from ..lab import LabCache, Prefilled, require_no_stub_errors
@@ -120,3 +121,9 @@ def run_stampede(make_cache: Callable, seed: int, *, name: str | None = None):
         name=name,
         progress=False,
     ))
+
+
+@functools.lru_cache(maxsize=4)
+def naive_stampede(seed: int):
+    """The draft's naive cache in the stampede (the "before" of the module's figures), once per seed."""
+    return run_stampede(lambda load: DraftCache(load, ttl=TTL), seed)

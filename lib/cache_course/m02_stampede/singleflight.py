@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import random
 
+from coursekit.figures import Figure
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import assert_own_work, need as _need, run_virtual as _run
-from .lab import reference_singleflight
+from .lab import TTL, DraftCache, naive_stampede, reference_singleflight, run_stampede
 
 
 # --------------------------------------------------------------------------- singleflight
@@ -231,10 +232,36 @@ def check_sf_cancel_one(ns: dict) -> None:
     assert_sf_cancel_one(_need(ns, "Singleflight"))
 
 
+class _CoalescingCache(DraftCache):
+    """The draft's cache with its misses coalesced by ``flight`` (the notebook's CoalescingCache)."""
+
+    def __init__(self, loader, *, ttl: float, flight) -> None:
+        super().__init__(loader, ttl=ttl)
+        self._flight = flight
+
+    async def get(self, key):
+        hit = self.age(key)
+        if hit is not None and hit[1] < self.ttl:
+            return hit[0]
+        return await self._flight.do(key, lambda: self._load(key))
+
+
+def singleflight_figures(ns: dict, seed: int = 3) -> list[Figure]:
+    """The stampede (seed 3, as the other checks of the module): the draft's naive cache, then the same
+    cache with its misses coalesced by your Singleflight."""
+    cls = _need(ns, "Singleflight")
+    mine, naive = run_stampede(lambda load: _CoalescingCache(load, ttl=TTL, flight=cls()), seed), naive_stampede(seed)
+    note = f"before: the draft's naive cache; after: its misses coalesced by your Singleflight; the stampede, seed {seed}"
+    return [Figure("database calls (singleflight)", naive.db_calls, mine.db_calls, "", note),
+            Figure("p99 (singleflight)", round(naive.p99 * 1000, 1), round(mine.p99 * 1000, 1), "ms"),
+            Figure("errors (singleflight)", naive.error_count, mine.error_count, "")]
+
+
 SINGLEFLIGHT = Question(
     id="singleflight",
     title="Singleflight: one load for a thousand callers",
     checks=[check_sf_own_work, check_sf_thousand_callers, check_sf_error_shared_not_remembered, check_sf_cancel_one],
+    figures=singleflight_figures,
     hints=[
         "Keep a dict from key to the call in flight. The first caller for a key starts `fn()` as a Task "
         "and stores it; later callers find it there and await the same Task.",

@@ -6,11 +6,12 @@ import asyncio
 import functools
 from typing import Any, Callable
 
+from coursekit.figures import Figure
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import need as _need, reference_parts, run_virtual as _run
 from ..variants import learner_seed
-from .lab import STALE_TTL, TTL, ReferenceStaleWhileRevalidate, reference_singleflight, run_stampede
+from .lab import STALE_TTL, TTL, ReferenceStaleWhileRevalidate, naive_stampede, reference_singleflight, run_stampede
 
 
 # --------------------------------------------------------------------------- stale-while-revalidate
@@ -209,10 +210,25 @@ def check_swr_past_stale_window(ns: dict) -> None:
     assert_swr_past_stale_window(_need(ns, "StaleWhileRevalidate"))
 
 
+def swr_figures(ns: dict, seed: int = 3) -> list[Figure]:
+    """The stampede (the check's seed): the draft's naive cache, then your StaleWhileRevalidate (on the
+    course's Singleflight, as its check grades it: your own Singleflight has its figures)."""
+    cls = _need(ns, "StaleWhileRevalidate")
+    with reference_parts(cls, Singleflight=reference_singleflight()):
+        mine = run_stampede(lambda load: cls(load, ttl=TTL, stale_ttl=STALE_TTL), seed)
+    naive = naive_stampede(seed)
+    source = 'your StaleWhileRevalidate on the course\'s Singleflight, measured when check("swr") passed'
+    note = f"before: the draft's naive cache; after: your stale-while-revalidate; the stampede, seed {seed}"
+    return [Figure("database calls (stale-while-revalidate)", naive.db_calls, mine.db_calls, "", note, source),
+            Figure("p99 (stale-while-revalidate)", round(naive.p99 * 1000, 1), round(mine.p99 * 1000, 1), "ms", "",
+                   source)]
+
+
 SWR = Question(
     id="swr",
     title="Stale-while-revalidate",
     checks=[check_swr_fresh_and_missing, check_swr_serves_stale_once, check_swr_past_stale_window],
+    figures=swr_figures,
     hints=[
         "Three cases by age = now − stored_at: age < ttl → the value; ttl ≤ age < ttl + stale_ttl → "
         "the value *and* a background refresh; otherwise (or no entry) → `await` one coalesced load.",

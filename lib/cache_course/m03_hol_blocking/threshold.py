@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
+from coursekit.figures import Figure
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import need as _need, run_virtual as _run
@@ -162,10 +164,29 @@ def check_threshold_scenario(ns: dict) -> None:
     assert_threshold_scenario(_threshold_cls(ns), learner_seed("03_hol_blocking", reference=5), 0.1)
 
 
+@functools.lru_cache(maxsize=4)
+def _everyone_waits(seed: int):
+    return run_hol(lambda load: WaitingCache(load, ttl=TTL), seed)
+
+
+def threshold_figures(ns: dict, seed: int = 5, threshold: float = 0.1) -> list[Figure]:
+    """The slow-refresh scenario (the check's seed): everyone waiting behind the refresh, then your threshold."""
+    cls = _threshold_cls(ns)
+    mine = run_hol(lambda load: cls(load, ttl=TTL, stale_ttl=STALE_TTL, wait_threshold=threshold), seed,
+                   threshold=threshold)
+    waiting = _everyone_waits(seed)
+    note = (f"before: everyone waits for the 2 s refresh (singleflight); after: your wait threshold "
+            f"({threshold * 1000:.0f} ms); seed {seed}")
+    return [Figure("p99", round(waiting.p99 * 1000, 1), round(mine.p99 * 1000, 1), "ms", note),
+            Figure("slowest request", round(waiting.max * 1000, 1), round(mine.max * 1000, 1), "ms"),
+            Figure("database calls", waiting.db_calls, mine.db_calls, "")]
+
+
 THRESHOLD = Question(
     id="threshold",
     title="A non-blocking wait threshold",
     checks=[check_threshold_micro, check_threshold_fast_refresh, check_threshold_scenario],
+    figures=threshold_figures,
     hints=[
         "Only the stale case changes: start (or join) the refresh as a task, then wait for it — but only "
         "for `self.wait_threshold` seconds.",

@@ -11,7 +11,9 @@ on the real server.
 from __future__ import annotations
 
 import asyncio
+import functools
 
+from coursekit.figures import Figure
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import assert_own_work, need as _need, run_virtual as _run
@@ -164,10 +166,25 @@ def check_servers(ns: dict) -> None:
     assert_servers(_cls(ns), learner_seed("04_many_servers", reference=7))
 
 
+@functools.lru_cache(maxsize=4)
+def _servers_alone(seed: int):
+    return run_servers(None, seed)
+
+
+def many_servers_figures(ns: dict, seed: int = 7) -> list[Figure]:
+    """Four app servers in the simulator (the check's seed): each loading on its own, then your shared lease."""
+    shared, alone = run_servers(_make(_cls(ns)), seed), _servers_alone(seed)
+    note = f"before: {SERVERS} servers, each its own cache; after: with your LeasedLoader; 30 s, seed {seed}"
+    return [Figure("database calls", alone.db_calls, shared.db_calls, "", note),
+            Figure("p99", round(alone.p99 * 1000, 1), round(shared.p99 * 1000, 1), "ms"),
+            Figure("errors", alone.error_count, shared.error_count, "")]
+
+
 MANY_SERVERS = Question(
     id="many_servers",
     title="Four app servers, one lease",
     checks=[check_one_load, check_servers],
+    figures=many_servers_figures,
     hints=[
         "Singleflight coalesces inside one process. Across servers, the shared store hands out one lease per "
         "key: `look = await self.store.get(key, lease_ttl=self.lease_ttl)`; `look.token` is set for the one "

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from cachesim import canary as _canary
+from coursekit.figures import Figure
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import assert_own_work, need as _need
 from ..variants import learner_seed
-from .lab import CANARY_KINDS, CohortSample, canary_samples, names_used
+from .lab import CANARY_KINDS, CohortSample, canary_samples, names_used, staged_rollout
 
 DECISIONS = ("promote", "halt", "continue")
 
@@ -85,10 +88,40 @@ def check_judge_decisions(ns: dict) -> None:
     assert_judge_decisions(_fn(ns), learner_seed("05_ship_safely", reference=1))
 
 
+def _always_promote(control, canary) -> str:
+    return "promote"
+
+
+@functools.lru_cache(maxsize=4)
+def _unjudged_rollout(kind: str, seed: int):
+    return staged_rollout(_always_promote, kind, seed)
+
+
+def _exposure(rollout) -> tuple[int, int, float]:
+    """(requests the canary served, of them failed, the percent it ended at) of a staged rollout."""
+    result, log = rollout
+    on_canary = result.mask(cohort="canary")
+    return int(on_canary.sum()), int(result.errors[on_canary].sum()), float(log[-1][3]) if log else 0.0
+
+
+def judge_figures(ns: dict, seed: int = 1, kind: str = "flaky") -> list[Figure]:
+    """A staged rollout of the erroring canary that your judge drives, against one that promotes at every check."""
+    judge = _fn(ns)
+    (served0, failed0, end0), (served, failed, end) = (_exposure(_unjudged_rollout(kind, seed)),
+                                                       _exposure(staged_rollout(judge, kind, seed)))
+    verdicts = ", ".join(f"{k} {_decide(judge, *canary_samples(k, seed), k)}" for k in CANARY_KINDS)
+    note = (f"before: a rollout that promotes at every check; after: your judge_canary drives it "
+            f"(5-25-50-100%, a check every 150 s, the {kind} canary, seed {seed})")
+    return [Figure(f"failed reads served by the {kind} canary", failed0, failed, "", note),
+            Figure(f"requests on the {kind} canary", served0, served, ""),
+            Figure("canary's share when the rollout ended", end0, end, "%", f"your verdicts: {verdicts}")]
+
+
 CANARY_JUDGE = Question(
     id="canary_judge",
     title="The automatic canary judgement",
     checks=[check_judge_own, check_judge_decisions],
+    figures=judge_figures,
     hints=[
         "Three questions, in order: is the canary clearly worse (latency, errors, database)? halt. Is it "
         "clearly no worse? promote. Otherwise continue.",

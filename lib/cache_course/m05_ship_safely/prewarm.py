@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cachesim.prewarm import Prewarm
+from coursekit.figures import Figure
 from coursekit.questions import expect, expect_true, Question
 
 from ..lab import need as _need
@@ -54,10 +55,27 @@ def check_prewarm(ns: dict) -> None:
     assert_prewarm(_fn(ns), learner_seed("05_ship_safely", reference=0))
 
 
+def prewarm_figures(ns: dict, seed: int = 0) -> list[Figure]:
+    """The deploy (the check's seed): no pre-warm, then your plan; critical users' first reads after it."""
+    sc = deploy_scenario(seed)
+    plan = _fn(ns)(list(critical_keys(seed)), sc["headroom"], sc["ready_within"])
+    base, mine = run_deploy(None, seed), run_deploy(plan, seed)
+    note = (f"before: a deploy with cold caches; after: your prewarm_plan (rate {plan.rate:g}/s, burst {plan.burst:g}"
+            f"{', gated' if plan.gate else ''}); seed {seed}")
+    return [Figure("critical users' cold-start p99", round(base.cold_p99 * 1000, 1), round(mine.cold_p99 * 1000, 1),
+                   "ms", note),
+            Figure("database peak after the deploy", round(base.total_peak), round(mine.total_peak), "queries/s",
+                   f"capacity {sc['capacity']:g}/s; your pre-warm's own peak {mine.prewarm_peak:g}/s "
+                   f"(headroom {sc['headroom']:g}/s)"),
+            Figure("ready to take traffic after", None, mine.ready_after, "s",
+                   f"within {sc['ready_within']:g} s required")]
+
+
 PREWARM = Question(
     id="prewarm",
     title="Pre-warm critical users on deploy, within the database's headroom",
     checks=[check_prewarm],
+    figures=prewarm_figures,
     hints=[
         "Two bounds on the rate: at most the headroom (minus the burst), at least enough to finish all keys "
         "in time.",

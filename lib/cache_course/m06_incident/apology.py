@@ -102,7 +102,9 @@ class _PerRound:
 class IncidentRoleplay(Roleplay):
     """The apology role-play: the user's first message, then three follow-ups; a pause before each reply.
 
-    Replies land in ``ns[answer_name]`` (a list: the apology first, then the three follow-ups).
+    Replies land in ``ns[answer_name]`` (a list: the apology first, then the three follow-ups);
+    running the two answer cells writes them there: ``apology_message`` (the first) and
+    ``status_replies`` (the other three).
     ``record``: the learner's :class:`IncidentRecord`, for feedback tied to their incident.
     """
 
@@ -110,17 +112,10 @@ class IncidentRoleplay(Roleplay):
                  ns: dict[str, Any] | None = None, curveball: Curveball | None = SUPPORT_PING) -> None:
         super().__init__([FIRST_MESSAGE, *FOLLOW_UPS], answer_name, curveball=curveball, rubric="apology",
                          reviewer="The user", ns=ns if ns is not None else _caller_ns(),
-                         title="Writing to the user", next_label="Next message")
+                         title="Writing to the user", next_label="Next message",
+                         answers={"apology_message": 0, "status_replies": slice(1, None)})
         self.record = record
         self.rubric = _PerRound(self)
-
-    def answer_code(self) -> str:
-        """The two answer cells' assignments: the apology, then the follow-up replies."""
-        import json
-
-        first = self.replies[0] if self.replies else ""
-        rest = "".join(f"    {json.dumps(r, ensure_ascii=False)},\n" for r in self.replies[1:])
-        return f"apology_message = {json.dumps(first, ensure_ascii=False)}\n\nstatus_replies = [\n{rest}]"
 
     def text(self) -> str:
         base = super().text().replace("Role-play: a code review", "Role-play: replying to the user")

@@ -240,6 +240,8 @@ class ManagerRoleplay(_Roleplay):
     """coursekit's role-play, worded for a conversation with a manager instead of a code review."""
 
     PLACEHOLDER_REPLY = "Your reply to your manager\u2026"  # used by coursekit versions that read it
+    #: The graded answer cell takes the last reply: the one message the manager asks for.
+    ANSWERS = {"manager_ask": -1}
 
     def text(self) -> str:
         n = len(self.rounds)

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from . import sandbox
-from .discover import Submission, discover
+from .discover import Submission, discover, with_missing
 from .errors import GradingError
-from .feedback import write_feedback
+from .feedback import pages, write_pages
 from .protocol import Event, Job, Segment, Step
 from .reconstruct import Reconstruction, reconstruct
 from .report import write_reports
-from .score import ModuleResult, score_module
+from .score import ModuleResult, missing_module, score_module
 from .source import ModuleSpec, load_sources, module_names
 
 
@@ -54,6 +54,11 @@ class Options:
     (network namespace only) or ``none`` (in-kernel socket guard); ``full``/``net`` fail if unavailable."""
     fail_under: float | None = None
     """Exit with status 1 when a learner's autograded total is under this percentage."""
+    gradebook: str | None = None
+    """nbgrader's ``gradebook.db`` (or the course folder holding it): merge the manual grades and
+    comments given in formgrader; its students without a notebook for a module are ``missing``."""
+    shard: tuple[int, int] | None = None
+    """``(I, N)``: grade only the I-th of N slices of the jobs and write ``shard.json`` (``merge``)."""
 
 
 @dataclass
@@ -171,17 +176,39 @@ def _killpg(pid: int) -> None:
 
 def grade(submissions: str | Path, out: str | Path, opts: Options | None = None,
           log: TextIO | None = None, on_result: Callable[[ModuleResult], None] | None = None) -> Outcome:
+    """Grade ``submissions`` into ``out`` (grades.csv, summary.json, feedback/), or with
+    ``opts.shard`` one slice of it into ``out/shard.json``; raises GradingError if it cannot."""
     opts = opts or Options()
     log = log if log is not None else sys.stderr
+    if opts.shard is not None and opts.fail_under is not None:
+        raise GradingError("--fail-under applies to the whole class: give it to `coursekit merge`, not to a shard")
     sandbox.not_dumpable()  # this process holds every hidden test: keep kernels out of its memory
-    subs = discover(submissions, module_names(opts.source), opts.modules, opts.learner)
+    known = module_names(opts.source)
+    book = None
+    if opts.gradebook is not None:
+        from .gradebook import read_gradebook
+
+        book = read_gradebook(opts.gradebook)
+    subs = discover(submissions, known, opts.modules, opts.learner)
+    subs = with_missing(subs, known, opts.modules, book.students if book else [])
     specs = load_sources(opts.source, only=sorted({s.module for s in subs}))
+    if book is not None:
+        from .gradebook import check_gradebook
+
+        check_gradebook(book, {(s.learner, s.module) for s in subs if not s.missing}, specs)
     out = Path(out)
     level = sandbox.best_level(opts.sandbox)
     if opts.sandbox in ("full", "net") and level != opts.sandbox:
         raise GradingError(f"sandbox level {opts.sandbox!r} is not available on this machine")
+    everything = subs
+    if opts.shard is not None:
+        from . import shard as sharding
+
+        positions = sharding.select(subs, opts.shard)
+        subs = [everything[k] for k in positions]
     jobs = opts.jobs or os.cpu_count() or 1
-    print(f"grading {len(subs)} notebook(s) with {jobs} job(s); isolation: "
+    print(f"grading {sum(not s.missing for s in subs)} notebook(s) with {jobs} job(s)"
+          f"{f', shard {opts.shard[0]}/{opts.shard[1]}' if opts.shard else ''}; isolation: "
           f"{ {'full': 'user/net/pid/mount namespaces, private root', 'net': 'network namespace', 'none': 'socket guard only'}[level] }",
           file=log, flush=True)
     print(f"limits per learner: {opts.memory_mb} MB of memory and {opts.max_processes} processes for the whole "
@@ -191,6 +218,9 @@ def grade(submissions: str | Path, out: str | Path, opts: Options | None = None,
     def one(sub: Submission) -> ModuleResult:
         t0 = time.monotonic()
         spec = specs[sub.module]
+        if sub.missing:
+            print(f"missing {sub.key}: no notebook", file=log, flush=True)
+            return missing_module(sub.learner, spec)
         rec = reconstruct(spec, sub.path)
         events: list[Event] = []
         timed_out, err = False, ""
@@ -206,7 +236,7 @@ def grade(submissions: str | Path, out: str | Path, opts: Options | None = None,
                 and not timed_out:
             res.grader_error = f"the grading worker failed: {err.strip().splitlines()[-1] if err.strip() else 'no output'}"
             for q in res.questions:
-                if q.status != "manual":
+                if not q.manual:
                     q.status, q.score, q.message = "grader error", None, f"The grader could not run this notebook."
         res.seconds = time.monotonic() - t0
         print(f"graded {sub.learner}/{sub.module} {res.score:g}/{res.max:g} in {res.seconds:.1f} s"
@@ -217,17 +247,51 @@ def grade(submissions: str | Path, out: str | Path, opts: Options | None = None,
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(one, subs))
+    if book is not None:
+        from .gradebook import apply_gradebook
 
-    summary = write_reports(out, results, opts.fail_under)
-    write_feedback(out, results)
+        apply_gradebook(results, book)
+    if opts.shard is not None:
+        parts = sharding.fingerprint_parts(specs, everything, opts, level, book.fingerprint() if book else None)
+        path = sharding.write_shard(out, opts.shard, parts, [s.key for s in everything], positions, results,
+                                    pages(results))
+        print(f"wrote {path} ({len(results)} of {len(everything)} jobs); merge every shard with "
+              "`coursekit merge`", file=log, flush=True)
+        errors = [r for r in results if r.grader_error]
+        return Outcome(2 if errors else 0, results, {})
+    return finish(out, results, pages(results), opts.fail_under, log)
+
+
+def finish(out: Path, results: list[ModuleResult], rendered: dict[str, str], fail_under: float | None,
+           log: TextIO) -> Outcome:
+    """Write grades.csv, summary.json and the feedback pages; the exit status of ``coursekit grade``."""
+    summary = write_reports(out, results, fail_under)
+    write_pages(out, rendered)
     print(f"wrote {out / 'grades.csv'}, {out / 'summary.json'} and {out / 'feedback'}/", file=log, flush=True)
+    if summary["missing"]:
+        print(f"missing (no notebook): {', '.join(summary['missing'])}", file=log, flush=True)
     if summary["grader_errors"]:
         print(f"could not grade: {', '.join(summary['grader_errors'])}", file=log, flush=True)
         return Outcome(2, results, summary)
-    if opts.fail_under is not None and summary.get("below_pass_mark"):
+    if fail_under is not None and summary.get("below_pass_mark"):
         for name in summary["below_pass_mark"]:
             t = summary["learners"][name]
+            if t["percent"] is None:
+                print(f"{name}: submitted nothing, under the pass mark of {fail_under:g}%", file=log, flush=True)
+                continue
             print(f"{name}: {t['score']:g}/{t['max']:g} = {t['percent']:g}% is under the pass mark "
-                  f"of {opts.fail_under:g}%", file=log, flush=True)
+                  f"of {fail_under:g}%", file=log, flush=True)
         return Outcome(1, results, summary)
     return Outcome(0, results, summary)
+
+
+def merge(shards: list[str | Path], out: str | Path, fail_under: float | None = None,
+          log: TextIO | None = None) -> Outcome:
+    """``coursekit merge``: the outputs of one unsharded run, byte for byte, from every shard's
+    ``shard.json``; raises GradingError for mismatched, overlapping, missing or malformed shards."""
+    from .shard import merge_shards
+
+    results, rendered = merge_shards(shards)
+    log = log if log is not None else sys.stderr
+    print(f"merged {len(shards)} shard(s): {len(results)} job(s)", file=log, flush=True)
+    return finish(Path(out), results, rendered, fail_under, log)

@@ -15,7 +15,7 @@ from ..hidden_topics import strip_solution_markers
 from .score import ModuleResult, Question
 
 ICONS = {"passed": "✔", "failed": "✘", "error": "✘", "timeout": "⏱", "not attempted": "○",
-         "kernel died": "☠", "manual": "✎", "grader error": "?"}
+         "kernel died": "☠", "manual": "✎", "graded": "✍", "grader error": "?"}
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
@@ -25,10 +25,11 @@ h1{font-size:1.4rem;margin-bottom:.2rem} .sub{color:#555;margin-top:0}
 .q h2{font-size:1.05rem;margin:.1rem 0 .4rem} .pts{float:right;font-weight:normal;color:#444}
 .passed{border-left:6px solid #2e7d32} .failed,.error,.kernel-died{border-left:6px solid #c62828}
 .timeout{border-left:6px solid #ef6c00} .not-attempted{border-left:6px solid #9e9e9e}
-.manual{border-left:6px solid #1565c0} .grader-error{border-left:6px solid #6a1b9a}
+.manual,.graded{border-left:6px solid #1565c0} .grader-error{border-left:6px solid #6a1b9a}
 code{background:#f0f0f0;padding:0 .2rem;border-radius:3px}
 pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;font-size:.85rem;white-space:pre-wrap}
 .notes{background:#fff8e1;border:1px solid #ffe082;border-radius:6px;padding:.4rem 1rem}
+.comment{background:#e3f2fd;border:1px solid #90caf9;border-radius:6px;padding:.4rem 1rem;white-space:pre-wrap}
 """
 
 
@@ -95,7 +96,9 @@ def _question_html(module: str, q: Question) -> str:
         parts.append(f"<pre>{html.escape(q.detail)}</pre>")
     for n in q.notes:
         parts.append(f'<p class="notes">{inline(n)}</p>')
-    if q.status == "manual":
+    if q.comment:
+        parts.append(f'<p><b>Your instructor\'s comment:</b></p><p class="comment">{html.escape(q.comment)}</p>')
+    if q.status in ("manual", "graded"):
         asks = rubric_questions(module, q.question, q.answer_text)
         if asks:
             parts.append("<p>Questions to sharpen your answer before your instructor reads it:</p><ul>")
@@ -106,10 +109,12 @@ def _question_html(module: str, q: Question) -> str:
 
 
 def render(r: ModuleResult) -> str:
-    auto = [q for q in r.questions if q.status != "manual"]
+    manual = ""
+    if r.manual_max:
+        pending = f", {r.manual_pending} not graded yet (✎)" if r.manual_pending else ""
+        manual = f" · graded by your instructor: <b>{r.manual_score:g} / {r.manual_max:g}</b>{pending}"
     head = (f"<h1>{html.escape(r.module)} — feedback for {html.escape(r.learner)}</h1>"
-            f'<p class="sub">Autograded score: <b>{r.score:g} / {r.max:g}</b>'
-            f"{' · questions graded by your instructor are marked ✎' if len(auto) < len(r.questions) else ''}</p>")
+            f'<p class="sub">Autograded score: <b>{r.score:g} / {r.max:g}</b>{manual}</p>')
     body = [head]
     if r.grader_error:
         body.append(f'<p class="notes">The grader itself failed on this notebook; your instructor has been told. '
@@ -128,8 +133,17 @@ def render(r: ModuleResult) -> str:
             "<body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
+def pages(results: list[ModuleResult]) -> dict[str, str]:
+    """``<learner>/<module>.html`` -> the page; a missing module (nothing submitted) gets none."""
+    return {f"{r.learner}/{r.module}.html": render(r) for r in results if not r.missing}
+
+
+def write_pages(out: Path, rendered: dict[str, str]) -> None:
+    for name, page in rendered.items():
+        path = out / "feedback" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page, encoding="utf-8")
+
+
 def write_feedback(out: Path, results: list[ModuleResult]) -> None:
-    for r in results:
-        d = out / "feedback" / r.learner
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"{r.module}.html").write_text(render(r), encoding="utf-8")
+    write_pages(out, pages(results))

@@ -1,9 +1,10 @@
 """What a grading kernel starts with: a scrubbed environment, and how its tracebacks are cleaned.
 
 The environment names only this venv's Python and the system's binaries, an empty home and
-temp folder, UTC, a fixed hash seed and one BLAS thread, so the same submission scores the same
-on every machine; ``COURSEKIT_LEARNER`` names the learner graded, so the notebook's setup
-cells compute that learner's variant (:mod:`coursekit.variants`) and nothing else does. Tracebacks lose colours, lines from coursekit's own frames and all but their
+temp folder, UTC, a fixed hash seed, one BLAS thread and two malloc arenas, so the same submission
+scores the same on every machine; ``COURSEKIT_LEARNER`` names the learner graded, so the
+notebook's setup cells compute that learner's variant (:mod:`coursekit.variants`) and nothing
+else does. Tracebacks lose colours, lines from coursekit's own frames and all but their
 last ``TRACEBACK_CAP`` characters.
 """
 from __future__ import annotations
@@ -52,6 +53,9 @@ def kernel_env(workdir: str, learner: str) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        # glibc gives threads up to 8 arenas per core, 64 MB of address space each: two keep a
+        # kernel's address space the same on a 2-core laptop and a 64-core grading server
+        "MALLOC_ARENA_MAX": "2",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "COURSEKIT_GRADING": "1",
         "COURSEKIT_LEARNER": learner,

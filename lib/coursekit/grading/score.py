@@ -22,12 +22,16 @@ OUTPUT_NOTE_BYTES = 1_000_000
 class Question:
     question: str
     max: float
-    status: str  # passed|failed|error|timeout|not attempted|kernel died|manual|grader error
+    #: passed|failed|error|timeout|not attempted|kernel died|grader error; manual questions:
+    #: manual (not graded yet) | graded (by a person, in formgrader) | not attempted; missing
+    status: str
     score: float | None
     message: str = ""
     detail: str = ""  # a traceback from the learner's own code or a visible test
     notes: list[str] = field(default_factory=list)
     answer_text: str | None = None  # manual cells: the learner's answer, for the rubric
+    manual: bool = False  # graded by a person (a reflective answer), not by a test
+    comment: str = ""  # manual questions: the grader's comment from nbgrader's gradebook
 
 
 @dataclass
@@ -39,14 +43,43 @@ class ModuleResult:
     seconds: float = 0.0
     grader_error: str | None = None
     sandbox: str = ""
+    missing: bool = False  # no notebook was submitted for this module
 
     @property
     def score(self) -> float:
-        return sum(q.score or 0 for q in self.questions if q.status != "manual")
+        """Autograded points earned (manual questions are in ``manual_score``)."""
+        return sum(q.score or 0 for q in self.questions if not q.manual)
 
     @property
     def max(self) -> float:
-        return sum(q.max for q in self.questions if q.status != "manual")
+        return sum(q.max for q in self.questions if not q.manual)
+
+    @property
+    def manual_score(self) -> float:
+        """Points of manual questions that have a score: graded by hand, or 0 when not attempted."""
+        return sum(q.score or 0 for q in self.questions if q.manual)
+
+    @property
+    def manual_max(self) -> float:
+        return sum(q.max for q in self.questions if q.manual)
+
+    @property
+    def manual_pending(self) -> int:
+        """Manual questions nobody has graded yet."""
+        return sum(1 for q in self.questions if q.manual and q.status == "manual")
+
+
+NOT_GRADED_YET = "Not graded yet: your instructor grades this answer by hand."
+#: nbgrader's autograde gives an unchanged answer cell 0 without asking a grader: the same words here
+NOT_ATTEMPTED_MANUAL = ("Not attempted: the answer cell still holds the starter text, so it scores 0; "
+                        "write your own answer in it.")
+
+
+def missing_module(learner: str, spec: ModuleSpec) -> ModuleResult:
+    """A module a learner did not submit: every question ``missing``, with no score (never 0)."""
+    qs = [Question(c.grade_id, c.points, "missing", None, "No notebook was submitted for this module.",
+                   manual=c.role == "manual") for c in spec.graded]
+    return ModuleResult(learner, spec.module_id, qs, [], missing=True)
 
 
 def _describe(spec: ModuleSpec, index: int) -> str:
@@ -116,16 +149,17 @@ def score_module(learner: str, spec: ModuleSpec, rec: Reconstruction, events: li
 
     for c in spec.graded:
         if c.role == "manual":
-            if rec.unreadable is not None:
-                msg = f"could not read your notebook: {rec.unreadable}"
-            elif c.grade_id not in rec.answers:
-                msg = "Graded by your instructor; the answer cell is missing from your notebook."
-            elif c.grade_id in rec.untouched:
-                msg = "Graded by your instructor; not attempted yet (the answer cell still holds the starter text)."
-            else:
-                msg = "Graded by your instructor."
-            q = Question(c.grade_id, c.points, "manual", None, msg)
+            # one status for an untouched reflective answer in both graders: nbgrader's autograde
+            # gives an unchanged solution cell 0 (no manual grade needed); so does this one
+            q = Question(c.grade_id, c.points, "manual", None, NOT_GRADED_YET, manual=True)
             q.answer_text = rec.answers.get(c.grade_id)
+            if rec.unreadable is not None:
+                q.status, q.score, q.message = "error", 0.0, f"could not read your notebook: {rec.unreadable}"
+            elif c.grade_id not in rec.answers:
+                q.status, q.score = "not attempted", 0.0
+                q.message = "Not attempted: the answer cell is missing from your notebook, so it scores 0."
+            elif c.grade_id in rec.untouched:
+                q.status, q.score, q.message = "not attempted", 0.0, NOT_ATTEMPTED_MANUAL
             res.questions.append(q)
             continue
         evs = [e for e in events if e.get("question") == c.index]

@@ -16,26 +16,20 @@ notebook run ``Job.parallel`` at a time; a watchdog holds the learner's whole pr
 from __future__ import annotations
 
 import hashlib
-import threading
 import os
-import re
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
-import time
+import threading
 from pathlib import Path
-from queue import Empty
 
 from ..hidden_topics import outermost_line, topic_at
 from . import sandbox
+from .kernel import Kernel
+from .kernel_env import clean_traceback
 from .protocol import Event, Job, Step
-from .kernel_env import clean_traceback, kernel_env
-from .watchdog import OWNERS, Watchdog
+from .watchdog import Watchdog
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-CAPTURE_CHARS = 3000  # of a visible test's printed output, kept for the feedback
 
 
 class Emitter:
@@ -48,166 +42,6 @@ class Emitter:
         with self.lock:
             self.stream.write(line + "\n")
             self.stream.flush()
-
-
-class Kernel:
-    """An ipykernel in its own empty directory, driven over ZMQ."""
-
-    def __init__(self, job: Job, root: str, pass_fds: tuple[int, ...] = (), report_fd: int | None = None,
-                 question: int | None = None):
-        from jupyter_client import BlockingKernelClient
-        from jupyter_client.connect import write_connection_file
-
-        self.captured: str | None = None
-        self.workdir = os.path.join(root, "work")
-        rundir = os.path.join(root, "run")
-        os.makedirs(self.workdir, mode=0o700)
-        os.makedirs(rundir, mode=0o700)
-        conn, _info = write_connection_file(os.path.join(rundir, "kernel.json"), ip="127.0.0.1",
-                                            key=secrets.token_hex(16).encode())
-        limits = (int(job.memory_mb) * 2**20, int(job.file_mb) * 2**20,
-                  int(job.max_processes) if job.sandbox.get("level") in ("full", "net") else 0)
-        self.report_fd, self.report_buf, self.reports = report_fd, b"", []
-
-        def preexec():
-            import resource
-
-            sandbox.drop_privileges()
-
-            if limits[0]:
-                resource.setrlimit(resource.RLIMIT_AS, (limits[0], limits[0]))
-            if limits[1]:
-                resource.setrlimit(resource.RLIMIT_FSIZE, (limits[1], limits[1]))
-            if limits[2]:  # in our own user namespace: counts only this learner's processes
-                resource.setrlimit(resource.RLIMIT_NPROC, (limits[2], limits[2]))
-
-        cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", conn,
-               "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=kernel_env(self.workdir, job.learner),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, preexec_fn=preexec,
-                                     pass_fds=pass_fds)
-        OWNERS[self.proc.pid] = question  # before it starts: the watchdog charges its tree to it
-        self.kc = BlockingKernelClient()
-        self.kc.load_connection_file(conn)
-        self.kc.start_channels()
-        deadline = time.monotonic() + 60
-        while True:
-            if not self.alive:
-                raise RuntimeError("the Python kernel exited while starting")
-            try:
-                self.kc.wait_for_ready(timeout=1)
-                break
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the Python kernel did not start in time") from None
-        os.unlink(conn)  # the kernel has read it; keep the working area empty
-        self.output_bytes, self.idle, self.current = 0, False, None
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self):
-        if self.alive:
-            self.proc.kill()
-            self.proc.wait()
-
-    def read_reports(self) -> None:
-        """What the guard wrote on its pipe: complete lines, kept (at most 2,000 of them)."""
-        if self.report_fd is None:
-            return
-        while True:
-            try:
-                chunk = os.read(self.report_fd, 65536)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.report_buf += chunk
-            *lines, self.report_buf = self.report_buf.split(b"\n")
-            self.report_buf = self.report_buf[-4096:]
-            for line in lines:
-                if len(self.reports) < 2000:
-                    self.reports.append(line.decode("utf-8", "replace"))
-
-    def _drain(self, wait: float = 0.0) -> None:
-        """Read, count and drop pending output; with ``wait``, until the current request's idle status."""
-        deadline = time.monotonic() + wait
-        for _ in range(100_000 if wait else 2_000):
-            if wait and self.idle:
-                return
-            try:
-                msg = self.kc.get_iopub_msg(timeout=max(0.0, min(0.05, deadline - time.monotonic())))
-            except Empty:
-                if time.monotonic() >= deadline:
-                    return
-                continue
-            content = msg.get("content", {})
-            if (msg.get("msg_type") == "status" and content.get("execution_state") == "idle"
-                    and msg.get("parent_header", {}).get("msg_id") == self.current):
-                self.idle = True
-            self.output_bytes += len(content.get("text", "")) + sum(
-                len(str(v)) for v in (content.get("data") or {}).values())
-            if self.captured is not None and len(self.captured) < CAPTURE_CHARS and (
-                    msg.get("parent_header", {}).get("msg_id") == self.current):
-                if msg.get("msg_type") == "stream":
-                    self.captured += content.get("text", "")
-                elif msg.get("msg_type") in ("display_data", "execute_result"):
-                    self.captured += str((content.get("data") or {}).get("text/plain", "")) + "\n"
-
-    def run(self, code: str, timeout: float, grace: float, expressions: dict | None = None,
-            capture: bool = False) -> dict:
-        """Execute one piece of code; return {'status': ok|error|timeout|died, ...}.
-
-        With ``capture``, the result's ``text`` holds the first CAPTURE_CHARS of its plain-text
-        output (what ``check`` printed, for feedback on a failed visible test)."""
-        self.output_bytes, self.idle = 0, False
-        self.captured = "" if capture else None
-        msg_id = self.current = self.kc.execute(code, silent=False, store_history=False,
-                                 user_expressions=expressions or {}, allow_stdin=False, stop_on_error=False)
-        start = time.monotonic()
-        deadline, interrupted = start + timeout, False
-        while True:
-            self._drain()
-            self.read_reports()
-            try:
-                reply = self.kc.get_shell_msg(timeout=0.05)
-            except Empty:
-                reply = None
-            if reply is not None and reply.get("parent_header", {}).get("msg_id") == msg_id:
-                c = reply["content"]
-                self._drain(wait=5.0)  # all of this cell's output, so the count is exact
-                self.read_reports()
-                out = {"status": c.get("status", "error"), "seconds": time.monotonic() - start,
-                       "output_bytes": self.output_bytes}
-                if self.captured is not None:
-                    cut = len(self.captured) > CAPTURE_CHARS
-                    out["text"] = ANSI.sub("", self.captured[:CAPTURE_CHARS]) + ("\n… (cut)" if cut else "")
-                if out["status"] != "ok":
-                    out.update(ename=str(c.get("ename", "")), evalue=str(c.get("evalue", ""))[:1000],
-                               traceback=c.get("traceback") or [])
-                out["expressions"] = c.get("user_expressions") or {}
-                if interrupted:
-                    out["status"] = "timeout"
-                return out
-            if not self.alive:
-                return {"status": "died", "seconds": time.monotonic() - start, "output_bytes": self.output_bytes}
-            now = time.monotonic()
-            if now > deadline and not interrupted:
-                interrupted = True
-                try:
-                    os.kill(self.proc.pid, signal.SIGINT)
-                except ProcessLookupError:
-                    pass
-                deadline = now + grace
-            elif now > deadline and interrupted:
-                self.kill()
-                return {"status": "timeout", "killed": True, "seconds": now - start,
-                        "output_bytes": self.output_bytes}
-
 
 
 def _tag(key: bytes, text: str) -> str:
