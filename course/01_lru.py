@@ -171,7 +171,11 @@ _assert_hit_ratio_exact(hit_ratio, 2024, requests=3000, capacities=(1, 4, 16, 64
 import matplotlib.pyplot as plt
 from cachesim.workload import Workload
 
-arrivals = Workload(duration=10, rate=2000, keys=1000, zipf_s=1.0, arrivals="even", seed=42).generate()
+from cache_course.variants import learner_seed, variant_line
+
+SEED = learner_seed("01_lru", reference=42)  # your variant: from your name, the same when graded
+print(variant_line("01_lru", SEED))
+arrivals = Workload(duration=10, rate=2000, keys=1000, zipf_s=1.0, arrivals="even", seed=SEED).generate()
 keys = [arrivals.key_names[i] for i in arrivals.keys]
 CAPACITIES = [10, 25, 50, 100, 250, 500, 1000]
 ratios = [hit_ratio(SessionCache(c), keys) for c in CAPACITIES]
@@ -185,7 +189,7 @@ ax.set_xscale("log")
 ax.set_xlabel("capacity (sessions cached)")
 ax.set_ylabel("hit ratio")
 ax.set_ylim(0, 1)
-ax.set_title("Zipf workload, 1,000 users, seed 42")
+ax.set_title(f"Zipf workload, 1,000 users, seed {SEED}")
 ax.grid(True, alpha=0.3)
 plt.show()
 

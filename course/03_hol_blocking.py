@@ -47,8 +47,11 @@ from cache_course.m03_hol_blocking import (
 )
 from coursekit.roleplay import Curveball, Roleplay
 from swrcache import Singleflight
+from cache_course.variants import learner_seed, variant_line
 
 start("03_hol_blocking")
+SEED = learner_seed("03_hol_blocking", reference=7)  # your variant: from your name, the same when graded
+print(variant_line("03_hol_blocking", SEED))
 
 # %% [markdown]
 # ## 1 · Reproduce it
@@ -86,7 +89,7 @@ for _seed in (31, 32):
 ### END HIDDEN TESTS
 
 # %%
-waiting = run_hol(lambda load: WaitingCache(load, ttl=TTL), seed=7, name="singleflight, everyone waits")
+waiting = run_hol(lambda load: WaitingCache(load, ttl=TTL), seed=SEED, name="singleflight, everyone waits")
 print(f"p99 {waiting.p99:.3f} s over {waiting.requests:,} requests, {waiting.db_calls} database calls")
 
 # %% [markdown]
@@ -181,7 +184,7 @@ _q.assert_threshold_one_refresh_per_key(ThresholdCache)
 # %%
 fixed = run_hol(
     lambda load: ThresholdCache(load, ttl=TTL, stale_ttl=STALE_TTL, wait_threshold=0.1),
-    seed=7, name="wait threshold 100 ms", threshold=0.1,
+    seed=SEED, name="wait threshold 100 ms", threshold=0.1,
 )
 display(compare(waiting, fixed))
 plot_compare([waiting, fixed], threshold=0.1, title="The hot key's 2 s refresh: everyone waits vs 100 ms threshold")
@@ -278,7 +281,7 @@ for _seed in (51, 52):
 
 # %%
 for label, slots in (("no limit", None), ("RefreshSlots(1)", RefreshSlots(1)), ("RefreshSlots(2)", RefreshSlots(2))):
-    r = run_hol(lambda load: SlottedCache(load, ttl=TTL, stale_ttl=STALE_TTL, slots=slots), seed=7, name=label)
+    r = run_hol(lambda load: SlottedCache(load, ttl=TTL, stale_ttl=STALE_TTL, slots=slots), seed=SEED, name=label)
     print(f"{label:<16} database calls {r.db_calls:>4}, most queries in flight at once {r.db_max_in_flight:>4}")
 
 # %% [markdown]
@@ -402,9 +405,9 @@ def no_backoff(attempt, *, base, cap, rng):
     return 0.0
 
 
-unguarded, _, _ = run_outage(NoBreaker, no_backoff, seed=7, name="no breaker, no backoff")
+unguarded, _, _ = run_outage(NoBreaker, no_backoff, seed=SEED, name="no breaker, no backoff")
 guarded, g_cache, g_breaker = run_outage(
-    lambda: CircuitBreaker(failure_threshold=3, reset_timeout=1.0, call_timeout=0.5), backoff, seed=7,
+    lambda: CircuitBreaker(failure_threshold=3, reset_timeout=1.0, call_timeout=0.5), backoff, seed=SEED,
     name="breaker + backoff",
 )
 for label, run_ in (("no breaker, no backoff", unguarded), ("breaker + backoff", guarded)):
@@ -504,8 +507,8 @@ for _seed in (1, 2, 3):
 ### END HIDDEN TESTS
 
 # %%
-fifo = run_coldstart(lambda: PriorityGate(budget=4), seed=7, prioritise=False, name="first come, first served")
-prio = run_coldstart(lambda: PriorityGate(budget=4), seed=7, name="critical first")
+fifo = run_coldstart(lambda: PriorityGate(budget=4), seed=SEED, prioritise=False, name="first come, first served")
+prio = run_coldstart(lambda: PriorityGate(budget=4), seed=SEED, name="critical first")
 for r in (fifo, prio):
     print(f"{r.name:<26} p99 critical users {r.percentiles(critical_only=True)['p99']:.3f} s,"
           f" p99 everyone {r.p99:.3f} s, database calls {r.db_calls}")

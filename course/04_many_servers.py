@@ -69,9 +69,13 @@ from cache_course.m04_many_servers import (
     v1_key,
     v2_key,
 )
+from cache_course.variants import learner_seed, variant_line
 
 REDIS = redis_url()  # $REDIS_URL, else the embedded server (started now, stopped when the kernel exits)
 start("04_many_servers")
+SEED = learner_seed("04_many_servers", reference=7)  # your variant: from your name, the same when graded
+RACE_SEED = learner_seed("04_many_servers", reference=0)  # the races: seed RACE_SEED + writers
+print(variant_line("04_many_servers", SEED))
 
 # %% tags=["nbval-ignore-output"]
 import os
@@ -97,7 +101,7 @@ print(race(plain_update, SharedDict(), writers=2))
 # error. The more refreshes race, the more vanish:
 
 # %%
-crowd = [race(plain_update, SharedDict(), writers=n, updates=5, seed=n) for n in (1, 2, 4, 8)]
+crowd = [race(plain_update, SharedDict(), writers=n, updates=5, seed=RACE_SEED + n) for n in (1, 2, 4, 8)]
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.bar([str(r.writers) for r in crowd], [r.expected for r in crowd], color="#ddd", label="updates made")
 ax.bar([str(r.writers) for r in crowd], [r.final for r in crowd], color="tab:red", label="updates kept (plain SET)")
@@ -170,8 +174,8 @@ for _seed in (11, 12, 13, 14):
 
 # %%
 for n in (2, 8):
-    print("plain SET:         ", race(plain_update, SharedDict(), writers=n, updates=5, seed=n))
-    print("compare-and-set:   ", race(cas_update, VersionedStore(), writers=n, updates=5, seed=n))
+    print("plain SET:         ", race(plain_update, SharedDict(), writers=n, updates=5, seed=RACE_SEED + n))
+    print("compare-and-set:   ", race(cas_update, VersionedStore(), writers=n, updates=5, seed=RACE_SEED + n))
 
 # %% [markdown]
 # Nothing lost. The price is visible too: retries. Under heavy contention most attempts
@@ -389,7 +393,7 @@ _q.assert_backfill_keeps_newer(backfill)
 ### END HIDDEN TESTS
 
 # %%
-for s in run_rollout(write_session, read_session, backfill, seed=7):
+for s in run_rollout(write_session, read_session, backfill, seed=SEED):
     print(f"{s.step:<11} contract test: {'passes' if s.ok else s.problems[0]}")
 
 # %% [markdown]
@@ -494,7 +498,7 @@ for label, write in (("plain write", unfenced_write), ("fenced write", fenced_wr
 # (30 s, 400 requests a second, 20 users, TTL 5 s, a 50 ms database):
 
 # %%
-alone = run_servers(None, seed=7, name="4 servers, own caches only")
+alone = run_servers(None, seed=SEED, name="4 servers, own caches only")
 print(f"{alone.name}: {alone.db_calls} database calls, p99 {alone.p99 * 1000:.0f} ms")
 
 # %% [markdown]
@@ -565,7 +569,7 @@ _q.assert_late_holder(LeasedLoader)
 
 # %%
 leased = run_servers(lambda store, load: LeasedLoader(store, load, ttl=TTL, lease_ttl=0.5, poll=0.01),
-                     seed=7, name="4 servers, shared lease")
+                     seed=SEED, name="4 servers, shared lease")
 for r in (alone, leased):
     print(f"{r.name:<28} database calls {r.db_calls:>4}   p99 {r.p99 * 1000:.0f} ms")
 fig, ax = plt.subplots(figsize=(6, 2.5))

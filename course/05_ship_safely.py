@@ -56,8 +56,11 @@ from cache_course.m05_ship_safely import (
     staged_rollout,
     telemetry_run,
 )
+from cache_course.variants import learner_seed, variant_line
 
 start("05_ship_safely")
+SEED = learner_seed("05_ship_safely", reference=7)  # your variant: from your name, the same when graded
+print(variant_line("05_ship_safely", SEED))
 
 # %% [markdown]
 # ## 1 · A flag with sticky buckets
@@ -141,8 +144,8 @@ print("\n".join(rows))
 # the new key schema on every miss (a migration shortcut someone thought was harmless):
 
 # %%
-slow = canary_run("slow", 7)
-plot_dashboard(slow, bucket=30, title="25% canary that double-reads on every miss (seed 7)")
+slow = canary_run("slow", SEED)
+plot_dashboard(slow, bucket=30, title=f"25% canary that double-reads on every miss (seed {SEED})")
 
 # %% [markdown]
 # Staring at graphs doesn't scale, and it invites wishful thinking at 6 p.m. on a Friday.
@@ -223,7 +226,7 @@ _q.assert_judge_own(judge_canary)
 require_finished(judge_canary)
 rows = []
 for kind in ("identical", "good", "slow", "flaky", "chatty"):
-    decisions = [judge_canary(*canary_samples(kind, seed)) for seed in (7, 8)]
+    decisions = [judge_canary(*canary_samples(kind, seed)) for seed in (SEED, SEED + 1)]
     rows.append(f"{kind:<10} {decisions}")
 print("\n".join(rows))
 
@@ -235,7 +238,7 @@ print("\n".join(rows))
 # %%
 rows = []
 for kind in ("good", "slow"):
-    run, log = staged_rollout(judge_canary, kind, seed=7)
+    run, log = staged_rollout(judge_canary, kind, seed=SEED)
     rows.append(f"{kind} canary: " + "; ".join(f"{t:.0f} s {d} -> {a}" for t, d, a, _ in log))
 print("\n".join(rows))
 plot_dashboard(run, bucket=30, title="Staged rollout of the slow canary: halted, everyone back on control")

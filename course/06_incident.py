@@ -39,12 +39,15 @@ from cache_course.m06_incident import (
     IncidentConsole,
     IncidentRoleplay,
     ask_about_my_incident,
+    my_variant,
+    variant_line,
 )
 
 start("06_incident")
 
-#: Your variant of the incident (the workshop may give you another one).
-VARIANT = 0
+#: Your variant of the incident: from your name, the same here and when you are graded.
+VARIANT = my_variant()
+print(variant_line("06_incident", VARIANT))
 console = IncidentConsole(seed=VARIANT)
 
 # %% [markdown]

@@ -31,6 +31,8 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
+from .variants import REFERENCE
+
 __all__ = [
     "MODULES",
     "ROOT",
@@ -161,6 +163,8 @@ def _kernel_env(run_dir: Path | None = None) -> dict[str, str]:
     # nothing from the caller's coursekit settings (plain output, progress file, …) leaks in
     env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEKIT_")}
     env["PYTHONHASHSEED"] = "0"
+    # the reference learner: built notebooks show variant 0, the scenario the text quotes
+    env["COURSEKIT_LEARNER"] = REFERENCE
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env.pop("PYTHONBREAKPOINT", None)
     # nbgrader runs `alembic` by name: make the venv's bin/ visible even when it isn't activated

@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--module", "-m", metavar="ID", action="append", dest="modules",
                    help="grade only this module (repeatable; default: all)")
     g.add_argument("--learner", metavar="NAME",
-                   help="learner name when grading one repository (default: $GITHUB_ACTOR or the folder name)")
+                   help="learner name when grading one repository (default: the name its notebooks kept in "
+                        ".coursekit/learner, else $GITHUB_ACTOR, else the folder name); their variant depends on it")
     g.add_argument("--cell-timeout", metavar="S", type=_positive, default=60.0,
                    help="seconds per cell before it is interrupted (default: %(default)g)")
     g.add_argument("--notebook-timeout", metavar="S", type=_positive, default=300.0,

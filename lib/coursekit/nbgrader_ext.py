@@ -5,7 +5,9 @@
   `NotebookTimeoutError` output instead (so their tests score zero and the feedback says why).
   Each notebook's kernel also gets its own scratch folder for coursekit's progress file and
   hypothesis' storage: otherwise every learner's `progress()` read (and showed in feedback)
-  one shared file, and `.hypothesis/` landed in the released feedback.
+  one shared file, and `.hypothesis/` landed in the released feedback. The kernel also gets
+  `COURSEKIT_LEARNER` = the student id being graded, so it computes that learner's variant
+  (`coursekit.variants`), not the instructor's.
 * `StripHiddenTestTracebacks` — for feedback: in an autograder test cell that holds hidden tests,
   an error output keeps only what a learner may see. A failure on a *visible* line keeps its
   exception name and message (e.g. the `check()` mismatch); a failure inside the hidden region,
@@ -81,6 +83,7 @@ class ExecuteWithDeadline(Execute):
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
         self._deadline = None  # the budget starts with the first cell, not with kernel startup
         self._scratch = tempfile.mkdtemp(prefix="cup-autograde-")
+        self._student = str(((resources or {}).get("nbgrader") or {}).get("student") or "")
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
@@ -88,10 +91,15 @@ class ExecuteWithDeadline(Execute):
 
     def kernel_env(self) -> dict[str, str]:
         """The kernel's environment: this notebook's own progress file and hypothesis storage
-        (in the scratch folder `preprocess` makes and removes)."""
-        return {**os.environ,
-                "COURSEKIT_PROGRESS": os.path.join(self._scratch, "progress.json"),
-                "HYPOTHESIS_STORAGE_DIRECTORY": os.path.join(self._scratch, "hypothesis")}
+        (in the scratch folder `preprocess` makes and removes), and the student graded as
+        ``COURSEKIT_LEARNER`` (their variant; nbgrader's student id is their hub user name)."""
+        env = {**os.environ,
+               "COURSEKIT_PROGRESS": os.path.join(self._scratch, "progress.json"),
+               "HYPOTHESIS_STORAGE_DIRECTORY": os.path.join(self._scratch, "hypothesis")}
+        student = getattr(self, "_student", "")
+        if student:
+            env["COURSEKIT_LEARNER"] = student
+        return env
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         kwargs.setdefault("env", self.kernel_env())

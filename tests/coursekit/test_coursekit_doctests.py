@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["coursekit.questions", "coursekit.display", "coursekit.progress_store", "coursekit.rubric_engine",
-           "coursekit.rubrics", "coursekit.checking", "coursekit.roleplay", "coursekit.roleplay_cells", "cache_course.lab", "cache_course.rubrics"]
+           "coursekit.rubrics", "coursekit.checking", "coursekit.roleplay", "coursekit.roleplay_cells", "cache_course.lab",
+           "cache_course.rubrics", "coursekit.variants", "cache_course.variants"]
 
 
 @pytest.mark.parametrize("name", MODULES)

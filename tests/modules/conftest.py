@@ -15,4 +15,6 @@ def _private_progress(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSEKIT_SOLUTIONS", str(tmp_path / "no-solutions"))
     monkeypatch.setenv("COURSEKIT_PLAIN", "1")
     monkeypatch.setenv("COURSEKIT_HEADLESS", "1")
+    # the reference learner (variant 0, the scenarios the text quotes) unless a test names another
+    monkeypatch.setenv("COURSEKIT_LEARNER", "reference")
     yield

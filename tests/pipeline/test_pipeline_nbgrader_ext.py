@@ -84,3 +84,18 @@ def test_notebook_budget_stops_later_cells():
     assert [o.ename for o in nb.cells[1].outputs if o.output_type == "error"], "second cell must hit the budget"
     last = nb.cells[2].outputs
     assert last and last[0].ename == "NotebookTimeoutError"
+
+
+@pytest.mark.notebooks
+def test_autograde_kernel_computes_the_students_variant_not_the_instructors(monkeypatch):
+    """nbgrader autograde runs in the instructor's session: the kernel must get the student id
+    graded as COURSEKIT_LEARNER (coursekit.variants), whatever the instructor's own name is."""
+    monkeypatch.setenv("JUPYTERHUB_USER", "instructor")
+    monkeypatch.setenv("COURSEKIT_LEARNER", "instructor")
+    code = "from coursekit.variants import learner_id, variant; print(learner_id(), variant('m', 1000, salt='s'))"
+    nb = new_notebook(cells=[new_code_cell(code)],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    ExecuteWithDeadline(timeout=60).preprocess(nb, {"nbgrader": {"student": "amy"}})
+    from coursekit.variants import variant
+
+    assert nb.cells[0].outputs[0].text.split() == ["amy", str(variant("m", 1000, learner="amy", salt="s"))]

@@ -24,6 +24,7 @@ def test_nbval_strict_on_solution(module_id, tmp_path):
         PYTHONHASHSEED="0",
         COURSEKIT_PROGRESS=str(tmp_path / "progress.json"),
         COURSEKIT_SOLUTIONS=str(ROOT / "solutions"),
+        COURSEKIT_LEARNER="reference",  # the learner the built outputs are for (coursekit.variants)
         MPLBACKEND="module://matplotlib_inline.backend_inline",
     )
     proc = subprocess.run(

@@ -8,6 +8,7 @@ import random
 from coursekit.questions import NotAttempted, Question, expect, expect_true
 
 from ..lab import need as _need, run_virtual as _run
+from ..variants import learner_seed
 from .lab import MAX_DB_CALLS_DURING_OUTAGE, outage_verdict, run_outage
 
 
@@ -250,7 +251,7 @@ def check_backoff(ns: dict) -> None:
 
 def check_outage_curveball(ns: dict) -> None:
     """curveball: a 4 s outage mid-run — stale served, breaker opens, recovery after"""
-    assert_outage(_breaker_parts(ns)[0], _need(ns, "backoff", "function"), 5)
+    assert_outage(_breaker_parts(ns)[0], _need(ns, "backoff", "function"), learner_seed("03_hol_blocking", reference=5))
 
 
 BREAKER = Question(

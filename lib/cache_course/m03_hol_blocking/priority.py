@@ -8,6 +8,7 @@ import random
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import need as _need, run_virtual as _run
+from ..variants import learner_seed
 from .lab import run_coldstart
 
 
@@ -160,7 +161,7 @@ def check_priority_budget(ns: dict) -> None:
 
 def check_priority_scenario(ns: dict) -> None:
     """cold start: critical users' p99 is far below everyone else's"""
-    assert_priority_scenario(_gate_cls(ns), 5)
+    assert_priority_scenario(_gate_cls(ns), learner_seed("03_hol_blocking", reference=5))
 
 
 PRIORITY = Question(

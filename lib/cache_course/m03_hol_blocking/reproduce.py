@@ -5,6 +5,7 @@ from __future__ import annotations
 from coursekit.questions import Question, expect_true
 
 from ..lab import need as _need
+from ..variants import learner_seed
 from .lab import TTL, WaitingCache, run_hol
 
 
@@ -23,7 +24,7 @@ def assert_reproduce(fn, seed: int) -> None:
 
 def check_reproduce(ns: dict) -> None:
     """hol_p99(seed) is the simulated p99 of the waiting cache, near 2 s"""
-    assert_reproduce(_need(ns, "hol_p99", "function"), 5)
+    assert_reproduce(_need(ns, "hol_p99", "function"), learner_seed("03_hol_blocking", reference=5))
 
 
 REPRODUCE = Question(

@@ -9,6 +9,7 @@ from coursekit.figures import Figure
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import need as _need, run_virtual as _run
+from ..variants import learner_seed
 from .lab import STALE_TTL, TTL, WaitingCache, run_hol
 
 
@@ -160,7 +161,7 @@ def check_threshold_fast_refresh(ns: dict) -> None:
 
 def check_threshold_scenario(ns: dict) -> None:
     """slow-refresh scenario: p99 at most the threshold, database calls unchanged"""
-    assert_threshold_scenario(_threshold_cls(ns), 5, 0.1)
+    assert_threshold_scenario(_threshold_cls(ns), learner_seed("03_hol_blocking", reference=5), 0.1)
 
 
 @functools.lru_cache(maxsize=4)

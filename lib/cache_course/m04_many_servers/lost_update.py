@@ -9,6 +9,7 @@ import random
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import assert_own_work, need as _need, run_virtual as _run
+from ..variants import learner_seed
 from .lab import race
 
 
@@ -137,8 +138,9 @@ def check_two_refreshes(ns: dict) -> None:
 def check_many_callers(ns: dict) -> None:
     """many callers at once: one compare_and_set wins per version, and no update is lost"""
     store = _store(ns)
-    assert_cas_atomic(store, seed=0)
-    assert_race_seeded(store, _need(ns, "cas_update", "function"), seed=0)
+    seed = learner_seed("04_many_servers", reference=0)
+    assert_cas_atomic(store, seed=seed)
+    assert_race_seeded(store, _need(ns, "cas_update", "function"), seed=seed)
 
 
 LOST_UPDATE = Question(

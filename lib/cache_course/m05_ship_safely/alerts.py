@@ -8,6 +8,7 @@ from cachesim.slo import BurnRateRule
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import _code_only, _source_of, need as _need
+from ..variants import learner_seed
 from .lab import ALERT_SCENARIOS, SLO_999, names_used, run_alert_scenario, telemetry_run
 
 # --------------------------------------------------------------------------- exposition
@@ -29,8 +30,8 @@ def assert_exposition(good_ratio, seed: int) -> None:
 
 
 def check_exposition(ns: dict) -> None:
-    """good_ratio(text): good reads / all reads, parsed from a run's exposition (seed 1)"""
-    assert_exposition(_need(ns, "good_ratio", "function"), 1)
+    """good_ratio(text): good reads / all reads, parsed from a run's exposition (your variant's run)"""
+    assert_exposition(_need(ns, "good_ratio", "function"), learner_seed("05_ship_safely", reference=1))
 
 
 EXPOSITION = Question(
@@ -107,8 +108,8 @@ def check_rules_own(ns: dict) -> None:
 
 
 def check_alert_scenarios(ns: dict) -> None:
-    """seeded scenarios (seed 0): incidents detected in time, blips quiet"""
-    assert_alert_scenarios(_need(ns, "alert_rules", "function"), 0)
+    """seeded scenarios (your variant): incidents detected in time, blips quiet"""
+    assert_alert_scenarios(_need(ns, "alert_rules", "function"), learner_seed("05_ship_safely", reference=0))
 
 
 SLO_ALERTS = Question(

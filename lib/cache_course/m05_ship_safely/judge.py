@@ -11,6 +11,7 @@ from coursekit.figures import Figure
 from coursekit.questions import Question, expect, expect_true
 
 from ..lab import assert_own_work, need as _need
+from ..variants import learner_seed
 from .lab import CANARY_KINDS, CohortSample, canary_samples, names_used, staged_rollout
 
 DECISIONS = ("promote", "halt", "continue")
@@ -83,8 +84,8 @@ def check_judge_own(ns: dict) -> None:
 
 
 def check_judge_decisions(ns: dict) -> None:
-    """seeded canaries (seed 1): good promoted, slow/erroring/database-heavy halted, identical not halted"""
-    assert_judge_decisions(_fn(ns), 1)
+    """seeded canaries (your variant): good promoted, slow/erroring/database-heavy halted, identical not halted"""
+    assert_judge_decisions(_fn(ns), learner_seed("05_ship_safely", reference=1))
 
 
 def _always_promote(control, canary) -> str:

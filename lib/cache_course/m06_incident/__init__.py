@@ -28,15 +28,16 @@ from coursekit.questions import Module, Question
 
 from ..incident_record import VERIFY_MINUTES, IncidentRecord, replay_incident, what_if
 from ..lab import NBGRADER_STUB
+from ..variants import variant_line
 from .apology import FIRST_MESSAGE, FOLLOW_UPS, IncidentRoleplay, ask_about_my_incident, incident_questions
 from .console import IncidentConsole
-from .respond import MITIGATE_WITHIN_MIN, RESPOND, VERIFY
+from .respond import MITIGATE_WITHIN_MIN, RESPOND, VERIFY, my_variant
 from .scenario import ACTIONS, DURATION_MIN, SLO_OBJECTIVE, SLO_THRESHOLD
 
 __all__ = [
     "ACTIONS", "DURATION_MIN", "FIRST_MESSAGE", "FOLLOW_UPS", "MITIGATE_WITHIN_MIN", "MODULE", "QUESTIONS",
     "SLO_OBJECTIVE", "SLO_THRESHOLD", "VERIFY_MINUTES", "IncidentConsole", "IncidentRecord", "IncidentRoleplay",
-    "ask_about_my_incident", "incident_questions", "replay_incident", "what_if",
+    "ask_about_my_incident", "incident_questions", "my_variant", "replay_incident", "variant_line", "what_if",
 ]
 
 APOLOGY_MESSAGE = Question(

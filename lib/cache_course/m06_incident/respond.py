@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 from coursekit.questions import Question, expect, expect_true
 
 from ..incident_record import VERIFY_MINUTES, record_from_run
 from ..lab import need as _need
 from ..lab import reference_parts
+from ..variants import learner_seed
 from .console import IncidentConsole
 from .scenario import SLO_OBJECTIVE, simulate
 
 #: Time to mitigate, from the page to the first mitigation, must be at most this (virtual minutes).
 MITIGATE_WITHIN_MIN = 5.0
+
+
+def my_variant() -> int:
+    """This learner's incident variant (the seed of their console; 0 for the reference learner)."""
+    return learner_seed("06_incident", reference=0)
 
 # --------------------------------------------------------------------------- verify
 
@@ -34,7 +42,9 @@ def assert_verify(fn, seed: int, actions=(), minutes=(12, 20, 30, 40)) -> None:
 
 def check_verify(ns: dict) -> None:
     """healthy_minutes(run, at_minute) counts the healthy minutes in a row before at_minute"""
-    assert_verify(_need(ns, "healthy_minutes", "function"), 0, [(18.0, "rollback", {})])
+    seed = my_variant()  # the learner's own incident, with a rollback the minute after the page's
+    page = IncidentConsole(seed).page_minute() or 16.0
+    assert_verify(_need(ns, "healthy_minutes", "function"), seed, [(float(math.ceil(page) + 1), "rollback", {})])
 
 
 VERIFY = Question(
@@ -89,7 +99,7 @@ def assert_response(fn, seed: int) -> None:
 
 def check_respond(ns: dict) -> None:
     """respond(console): mitigation within 5 minutes of the page, before root-causing; resolved only after 5 healthy minutes"""
-    assert_response(_need(ns, "respond", "function"), 0)
+    assert_response(_need(ns, "respond", "function"), my_variant())
 
 
 RESPOND = Question(

@@ -20,6 +20,7 @@ from ..incident_record import (
     replay_incident,
 )
 from ..m06_incident.scenario import simulate
+from ..variants import learner_seed
 
 __all__ = [
     "COLUMNS", "REMEDIATIONS", "REMEDIATION_LABELS", "IncidentRecord", "ManagerRoleplay", "load_incident", "parse_code",
@@ -66,7 +67,11 @@ def load_incident(value: str | None) -> tuple[IncidentRecord, str]:
         record = replay(code)
     except (ValueError, TypeError) as exc:
         return replay(None), f"the reference incident, because the code could not be read: {exc}"
-    return record, f"your incident from module 06 (variant {record.seed}, {len(record.actions)} actions)"
+    about = f"your incident from module 06 (variant {record.seed}, {len(record.actions)} actions)"
+    mine = learner_seed("06_incident", reference=0)
+    if record.seed != mine:  # a code from another learner's notebook (or another account's)
+        about += f"; note: your own module-06 variant is {mine}, so this code was made by someone else's notebook"
+    return record, about
 
 
 @functools.lru_cache(maxsize=256)

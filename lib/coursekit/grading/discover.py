@@ -12,10 +12,10 @@ gradebook) who has no notebook for a module being graded.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..variants import normalize_learner, stored_learner
 from .errors import GradingError
 
 
@@ -60,8 +60,11 @@ def with_missing(subs: list[Submission], known_modules: list[str], modules: list
 
 
 def _learner_name(repo: Path, given: str | None) -> str:
-    name = given or os.environ.get("GITHUB_ACTOR") or repo.resolve().name or "learner"
-    return re.sub(r"[^A-Za-z0-9_.@-]", "_", name)
+    """Whose repository: ``--learner``, else the name its notebooks used for their variant
+    (``.coursekit/learner``, see :mod:`coursekit.variants`), else ``$GITHUB_ACTOR``, else the folder's name."""
+    name = normalize_learner(given or "") or stored_learner(repo) or normalize_learner(
+        os.environ.get("GITHUB_ACTOR") or repo.resolve().name or "")
+    return name or "learner"
 
 
 def discover(path: str | Path, known_modules: list[str], modules: list[str] | None = None,

@@ -33,7 +33,8 @@ class Options:
     modules: list[str] | None = None
     """Grade only these module ids (default: every module found in the submissions)."""
     learner: str | None = None
-    """The learner's name when grading one repository (default: ``$GITHUB_ACTOR`` or the folder name)."""
+    """The learner's name when grading one repository (default: ``.coursekit/learner``, ``$GITHUB_ACTOR``
+    or the folder name); every kernel gets it as ``COURSEKIT_LEARNER``, so it grades that learner's variant."""
     jobs: int | None = None
     """Notebooks graded at the same time (default: the number of CPUs)."""
     cell_timeout: float = 60.0
@@ -227,7 +228,8 @@ def grade(submissions: str | Path, out: str | Path, opts: Options | None = None,
             job = Job(steps=build_steps(spec, rec), guard_modules=spec.imports, cell_timeout=opts.cell_timeout,
                       interrupt_grace=opts.interrupt_grace, memory_mb=opts.memory_mb,
                       max_processes=opts.max_processes, parallel=opts.question_jobs,
-                      socket_guard=level == "none", sandbox={"level": level, "expose": _exposed_paths()})
+                      socket_guard=level == "none", sandbox={"level": level, "expose": _exposed_paths()},
+                      learner=sub.learner)
             events, timed_out, err = run_worker(job, level, opts.notebook_timeout)
         res = score_module(sub.learner, spec, rec, events, opts.cell_timeout, opts.notebook_timeout, timed_out)
         if rec.unreadable is None and not any(e.event in ("ready", "fatal") for e in events) \

@@ -31,6 +31,7 @@ class Kernel:
     def __init__(self, job: Job, root: str, pass_fds: tuple[int, ...] = (), report_fd: int | None = None,
                  question: int | None = None):
         self.captured: str | None = None
+        self.learner = job.learner  # COURSEKIT_LEARNER in its environment: whose variant it grades
         self.workdir = os.path.join(root, "work")
         self.rundir = os.path.join(root, "run")
         os.makedirs(self.workdir, mode=0o700)
@@ -79,7 +80,7 @@ class Kernel:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ipykernel_launcher", "-f", conn,
                  "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"],
-                cwd=self.workdir, env=kernel_env(self.workdir), stdin=subprocess.DEVNULL,
+                cwd=self.workdir, env=kernel_env(self.workdir, self.learner), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=err, preexec_fn=preexec, pass_fds=pass_fds)
         OWNERS[self.proc.pid] = question  # before it starts: the watchdog charges its tree to it
         self.kc = BlockingKernelClient()

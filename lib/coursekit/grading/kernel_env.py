@@ -1,8 +1,10 @@
 """What a grading kernel starts with: a scrubbed environment, and how its tracebacks are cleaned.
 
 The environment names only this venv's Python and the system's binaries, an empty home and
-temp folder, UTC, a fixed hash seed, one BLAS thread and two malloc arenas, so the same submission scores the same
-on every machine. Tracebacks lose colours, lines from coursekit's own frames and all but their
+temp folder, UTC, a fixed hash seed, one BLAS thread and two malloc arenas, so the same submission
+scores the same on every machine; ``COURSEKIT_LEARNER`` names the learner graded, so the
+notebook's setup cells compute that learner's variant (:mod:`coursekit.variants`) and nothing
+else does. Tracebacks lose colours, lines from coursekit's own frames and all but their
 last ``TRACEBACK_CAP`` characters.
 """
 from __future__ import annotations
@@ -23,7 +25,14 @@ def clean_traceback(lines: list[str]) -> str:
     return text
 
 
-def kernel_env(workdir: str) -> dict[str, str]:
+def kernel_env(workdir: str, learner: str) -> dict[str, str]:
+    """The whole environment of a grading kernel working in ``workdir`` for ``learner``.
+
+    Raises:
+        ValueError: an empty learner name (the variant would be a guess).
+    """
+    if not learner:
+        raise ValueError("a grading kernel needs the name of the learner it grades (their variant depends on it)")
     bindir = os.path.dirname(sys.executable)
     return {
         "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
@@ -49,4 +58,5 @@ def kernel_env(workdir: str) -> dict[str, str]:
         "MALLOC_ARENA_MAX": "2",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "COURSEKIT_GRADING": "1",
+        "COURSEKIT_LEARNER": learner,
     }

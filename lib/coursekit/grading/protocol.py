@@ -45,6 +45,7 @@ class Job:
     parallel: int = 1  #: question kernels of this notebook run at the same time
     socket_guard: bool = False  #: patch sockets in the kernel (no network namespace available)
     sandbox: dict = field(default_factory=dict)  #: ``level`` and ``expose`` for ``sandbox.enter``
+    learner: str = ""  #: whose notebook: every kernel gets it as ``COURSEKIT_LEARNER`` (their variant)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
