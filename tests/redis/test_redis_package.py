@@ -88,7 +88,11 @@ def test_no_server_binary_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("REDIS_SERVER", "/nonexistent/redis-server")
     with pytest.raises(RedisUnavailable, match="REDIS_SERVER"):
         find_redis_server()
-    with pytest.raises(RedisUnavailable):
+    # as in a fresh process: an earlier test in this worker may have started the shared server
+    from swrcache.redis import server
+
+    monkeypatch.setattr(server, "_SHARED", None)
+    with pytest.raises(RedisUnavailable, match="REDIS_SERVER"):
         redis_url()
 
 
