@@ -61,8 +61,8 @@ print(variant_line("03_hol_blocking", SEED, SCENARIO.describe()))
 # The lab bench `run_hol(make_cache, seed)` replays 6 seconds at 500 requests a second over
 # 20 users. Every session is cached at the start with a one-second TTL. One user, your hot
 # user `HOT_KEY` (the variant line above names it), gets about a third of the traffic, and
-# **loading that user's session takes 2 seconds**. `WaitingCache` is the PR as the reviewer reads it: coalesced loads, and
-# when an entry expires everyone waits for the one refresh.
+# **loading that user's session takes 2 seconds**. `WaitingCache` is the PR as the reviewer
+# reads it: coalesced loads, and when an entry expires everyone waits for the one refresh.
 #
 # Write `hol_p99(seed)`: run the scenario with `WaitingCache(load, ttl=TTL)` and return
 # the p99 latency in seconds.
