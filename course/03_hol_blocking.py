@@ -32,7 +32,6 @@ from cachesim import compare
 from cachesim.plots import plot_compare, plot_db_load
 from coursekit import check, hint, progress, reveal, start
 from cache_course.m03_hol_blocking import (
-    HOT_KEY,
     STALE_TTL,
     TTL,
     GatedCache,
@@ -43,6 +42,7 @@ from cache_course.m03_hol_blocking import (
     run_coldstart,
     run_hol,
     run_outage,
+    scenario,
     show_source,
 )
 from coursekit.roleplay import Curveball, Roleplay
@@ -51,16 +51,18 @@ from cache_course.variants import learner_seed, variant_line
 
 start("03_hol_blocking")
 SEED = learner_seed("03_hol_blocking", reference=7)  # your variant: from your name, the same when graded
-print(variant_line("03_hol_blocking", SEED))
+SCENARIO = scenario(SEED)  # your seed also picks your hot user and your outage window
+HOT_KEY = SCENARIO.hot_key
+print(variant_line("03_hol_blocking", SEED, SCENARIO.describe()))
 
 # %% [markdown]
 # ## 1 · Reproduce it
 #
 # The lab bench `run_hol(make_cache, seed)` replays 6 seconds at 500 requests a second over
-# 20 users. Every session is cached at the start with a one-second TTL. One user,
-# `HOT_KEY`, gets about a third of the traffic, and **loading that user's session takes
-# 2 seconds**. `WaitingCache` is the PR as the reviewer reads it: coalesced loads, and
-# when an entry expires everyone waits for the one refresh.
+# 20 users. Every session is cached at the start with a one-second TTL. One user, your hot
+# user `HOT_KEY` (the variant line above names it), gets about a third of the traffic, and
+# **loading that user's session takes 2 seconds**. `WaitingCache` is the PR as the reviewer
+# reads it: coalesced loads, and when an entry expires everyone waits for the one refresh.
 #
 # Write `hol_p99(seed)`: run the scenario with `WaitingCache(load, ttl=TTL)` and return
 # the p99 latency in seconds.
@@ -389,9 +391,9 @@ _q.assert_breaker_cancelled_probe(CircuitBreaker)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Now the curveball itself. Three seconds into a 12-second run the database goes down for
-# four seconds. First without the guards (a breaker that always calls, no backoff), then with
-# yours:
+# Now the curveball itself. Partway into a 12-second run the database goes down for four
+# seconds (when: your variant line above says; from 3 s to 7 s in the reference scenario).
+# First without the guards (a breaker that always calls, no backoff), then with yours:
 
 # %%
 class NoBreaker:
@@ -411,7 +413,7 @@ guarded, g_cache, g_breaker = run_outage(
     name="breaker + backoff",
 )
 for label, run_ in (("no breaker, no backoff", unguarded), ("breaker + backoff", guarded)):
-    during = sum(1 for t in run_.db_query_times if 3.0 <= t < 7.0)
+    during = sum(1 for t in run_.db_query_times if SCENARIO.outage_at <= t < SCENARIO.outage_end)
     print(f"{label:<24} database calls during the outage: {during:>5}   errors served: {run_.error_count}")
 display(outage_verdict(guarded, g_cache, g_breaker))
 plot_db_load(guarded)

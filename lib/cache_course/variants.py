@@ -42,10 +42,19 @@ def learner_seed(module: str, reference: int, *, learner: str | None = None) -> 
     return int(reference) if k == 0 else FIRST_LEARNER_SEED + k
 
 
-def variant_line(module: str, seed: int) -> str:
-    """The one line a notebook prints about the learner's variant."""
+def variant_line(module: str, seed: int, detail: str = "") -> str:
+    """The one line a notebook prints about the learner's variant; ``detail`` names what else the
+    seed decides (module 03: the hot user and the outage window).
+
+    >>> import os
+    >>> os.environ["COURSEKIT_LEARNER"] = "reference"
+    >>> variant_line("03_hol_blocking", 7, "hot user user:0")
+    "Variant: the course's reference scenario (seed 7; hot user user:0), the one the text quotes."
+    >>> del os.environ["COURSEKIT_LEARNER"]
+    """
     who = learner_id()
+    what = f"seed {seed}; {detail}" if detail else f"seed {seed}"
     if who == REFERENCE:
-        return f"Variant: the course's reference scenario (seed {seed}), the one the text quotes."
-    return (f"Your variant ({who}): seed {seed}. Your numbers are your own; the text quotes the reference "
+        return f"Variant: the course's reference scenario ({what}), the one the text quotes."
+    return (f"Your variant ({who}): {what}. Your numbers are your own; the text quotes the reference "
             "scenario, and the hidden tests use other seeds.")

@@ -88,6 +88,9 @@ class Workload:
         critical_fraction: fraction of keys (users) marked critical, chosen by the seed.
         servers: number of app servers, each with its own cache, sharing one database.
         seed: the seed for everything random here.
+        hottest: one of the keys to make the most popular instead of the first: it swaps
+            popularity with the first key, every other key keeps its own (None, the default, or
+            the first key: popularity follows the order of `keys`, as always).
     """
 
     duration: float
@@ -100,6 +103,7 @@ class Workload:
     critical_fraction: float = 0.0
     servers: int = 1
     seed: int = 0
+    hottest: Hashable | None = None
     _key_names: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -123,6 +127,8 @@ class Workload:
             if len(set(names)) != len(names):
                 raise ValueError("keys must be distinct")
         object.__setattr__(self, "_key_names", names)
+        if self.hottest is not None and self.hottest not in names:
+            raise ValueError(f"hottest must be one of the keys, got {self.hottest!r}")
         bursts = tuple(self.bursts)
         for i, b in enumerate(bursts):
             if not isinstance(b, Burst):
@@ -171,7 +177,7 @@ class Workload:
         return sum((e - a) * r for a, e, r in self._segments())
 
     def critical_keys(self) -> list:
-        """The keys of critical users (a seeded subset; in popularity order)."""
+        """The keys of critical users (a seeded subset; in the order of `key_names`)."""
         mask = self._critical_mask()
         return [k for k, c in zip(self._key_names, mask) if c]
 
@@ -188,9 +194,18 @@ class Workload:
         return mask
 
     def probabilities(self) -> np.ndarray:
-        """Popularity of each key (Zipf with exponent `zipf_s`, hottest first)."""
+        """Popularity of each key, in the order of `key_names` (Zipf with exponent `zipf_s`,
+        hottest first; `hottest` swaps places with the first key).
+
+        >>> w = Workload(duration=1.0, rate=10, keys=4, hottest="user:2")
+        >>> [round(float(p), 3) for p in w.probabilities()]
+        [0.16, 0.24, 0.48, 0.12]
+        """
         n = len(self._key_names)
         w = 1.0 / np.arange(1, n + 1, dtype=float) ** self.zipf_s
+        if self.hottest is not None:
+            j = self._key_names.index(self.hottest)
+            w[0], w[j] = w[j], w[0]
         return w / w.sum()
 
     def generate(self) -> Arrivals:

@@ -22,6 +22,20 @@ def test_zipf_popularity_hottest_first():
     assert counts[0] / counts.sum() == pytest.approx(0.134, abs=0.01)
 
 
+def test_hottest_swaps_popularity_with_the_first_key_and_the_default_is_unchanged():
+    plain = Workload(duration=6, rate=500, keys=20, zipf_s=1.1, seed=5)
+    first = Workload(duration=6, rate=500, keys=20, zipf_s=1.1, seed=5, hottest="user:0")
+    assert np.array_equal(plain.generate().keys, first.generate().keys)  # the first key: the same requests
+    w = Workload(duration=20, rate=2000, keys=20, zipf_s=1.1, seed=5, hottest="user:7")
+    p, q = w.probabilities(), plain.probabilities()
+    assert p[7] == q[0] and p[0] == q[7] and np.array_equal(np.delete(p, [0, 7]), np.delete(q, [0, 7]))
+    counts = np.bincount(w.generate().keys, minlength=20)
+    assert int(np.argmax(counts)) == 7 and counts[7] / counts.sum() == pytest.approx(q[0], abs=0.02)
+    assert w.key_names == plain.key_names  # the keys keep their names and order
+    with pytest.raises(ValueError, match="hottest"):
+        Workload(duration=1, rate=1, keys=3, hottest="user:3")
+
+
 def test_uniform_when_s_is_zero_and_steady_rate():
     a = Workload(duration=100, rate=100, keys=10, zipf_s=0, seed=1).generate()
     assert len(a) == pytest.approx(10_000, rel=0.05)

@@ -132,3 +132,98 @@ def test_module_07_replays_the_codes_variant_and_says_when_it_is_not_yours(monke
     monkeypatch.setenv("COURSEKIT_LEARNER", "alice")
     record, about = load_incident(code)  # the code carries bob's variant: 07 replays bob's incident
     assert record.seed == bobs_seed and f"your own module-06 variant is {my_variant()}" in about
+
+
+# ---------------------------------------------------------------- module 03: the hot user and the outage window
+
+M03_QUESTIONS = ["reproduce", "threshold", "breaker"]  # the visible checks that run the hot-user and outage scenarios
+
+
+def _m03_scenario(learner: str):
+    from cache_course.m03_hol_blocking import scenario
+
+    return scenario(learner_seed("03_hol_blocking", reference=5, learner=learner))
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(NAMES, st.sampled_from(M03_QUESTIONS))
+def test_reference_solution_passes_module_03_with_any_learners_hot_user_and_outage(monkeypatch, name, question):
+    monkeypatch.setenv("COURSEKIT_LEARNER", name)
+    _passes("03_hol_blocking", question)
+
+
+def test_module_03_learners_get_their_own_hot_user_and_outage_window(monkeypatch, capsys):
+    from cache_course.m03_hol_blocking import HOT_KEY, OUTAGE_AT, OUTAGE_SECONDS, OUTAGE_STARTS, scenario
+
+    ref = _m03_scenario(REFERENCE)
+    assert (ref.hot_key, ref.outage_at, ref.outage_seconds) == (HOT_KEY, OUTAGE_AT, OUTAGE_SECONDS) == ("user:0", 3.0, 4.0)
+    alice, bob = _m03_scenario("alice"), _m03_scenario("bob")
+    assert alice.hot_key != bob.hot_key and alice.outage_at != bob.outage_at, (alice, bob)
+    names = [f"learner{i}" for i in range(200)]
+    mine = [_m03_scenario(n) for n in names]
+    assert {s.hot_key for s in mine} == {f"user:{i}" for i in range(20)}
+    assert {s.outage_at for s in mine} == set(OUTAGE_STARTS) and all(2.0 <= t <= 4.0 for t in OUTAGE_STARTS)
+    pairs = [(a, b) for i, a in enumerate(mine) for b in mine[i + 1:]]
+    assert sum(a.hot_key != b.hot_key for a, b in pairs) > 0.9 * len(pairs)
+    assert sum(a.outage_at != b.outage_at for a, b in pairs) > 0.85 * len(pairs)
+    # the same learner, the same scenario: in the notebook's setup cell and at grading
+    for who, theirs in (("alice", alice), (REFERENCE, ref)):
+        monkeypatch.setenv("COURSEKIT_LEARNER", who)
+        ns = _setup_namespace("03_hol_blocking")
+        assert ns["SCENARIO"] == theirs == scenario(ns["SEED"]) and ns["HOT_KEY"] == theirs.hot_key
+        assert theirs.describe() in capsys.readouterr().out
+    assert "hot user user:0, outage from 3 s to 7 s" in ref.describe()
+
+
+def test_every_hidden_test_seed_of_module_03_is_the_reference_scenario():
+    from cache_course.m03_hol_blocking import scenario
+
+    seeds = _hidden_ints(ROOT / "course" / "03_hol_blocking.py")
+    assert {31, 41, 71, 81} <= seeds
+    assert {scenario(s) for s in seeds} == {_m03_scenario(REFERENCE)}
+
+
+def test_module_03_scenarios_follow_the_learners_hot_user_and_outage(monkeypatch):
+    """alice's workload's hottest key is her hot user (the only 2 s load), and her database goes
+    down at her outage start, not the reference's."""
+    import numpy as np
+
+    from cache_course.m03_hol_blocking import WaitingCache, hol_workload, run_hol, run_outage, TTL
+
+    monkeypatch.setenv("COURSEKIT_LEARNER", "alice")
+    seed, s = learner_seed("03_hol_blocking", reference=5), _m03_scenario("alice")
+    assert s.hot_key != "user:0" and s.outage_at != 3.0  # else this test would not tell the scenarios apart
+    arrivals = hol_workload(seed).generate()
+    counts = np.bincount(arrivals.keys, minlength=20)
+    assert arrivals.key_names[int(counts.argmax())] == s.hot_key and counts.max() > 0.25 * counts.sum()
+    waiting = run_hol(lambda load: WaitingCache(load, ttl=TTL), seed)
+    assert 1.8 <= waiting.p99 <= 2.0
+
+    class NoBreaker:
+        state, opens = "closed", 0
+
+        async def call(self, fn):
+            return await fn()
+
+    result, _, _ = run_outage(NoBreaker, lambda attempt, *, base, cap, rng: 0.0, seed)
+    q = np.asarray(result.db_query_times)
+    per_second = {t: int(((q >= t) & (q < t + 1)).sum()) for t in (s.outage_at - 1, s.outage_at, s.outage_end)}
+    # unguarded, every stale read retries while the database is down: a herd from her outage start
+    assert per_second[s.outage_at] > 5 * per_second[s.outage_at - 1] and per_second[s.outage_end] < 30, per_second
+
+
+def test_module_03_threshold_check_uses_the_learners_hot_user(monkeypatch):
+    """A ThresholdCache that spares only the reference's hot user ("user:0") and lets every other
+    user wait for their refresh passes the reference learner's visible check (the others' loads
+    take 20 ms), and fails alice's: her hot user is another, whose refresh takes 2 s."""
+    from modules_harness import edited_answer
+
+    stuck = edited_answer("03_hol_blocking", "threshold", (
+        "            if age < self.ttl + self.stale_ttl:\n",
+        "            if age < self.ttl + self.stale_ttl and str(key).startswith(\"user:\") and key != \"user:0\":\n"
+        "                return await self._flight.do(key, lambda: self._load(key))\n"
+        "            if age < self.ttl + self.stale_ttl:\n"))
+    assert run_question("03_hol_blocking", "threshold", stuck).visible_passed  # the reference learner
+    monkeypatch.setenv("COURSEKIT_LEARNER", "alice")
+    out = run_question("03_hol_blocking", "threshold", stuck)
+    assert not out.visible_passed and isinstance(out.error, AssertionError), repr(out.error)

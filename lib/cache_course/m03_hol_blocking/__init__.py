@@ -1,7 +1,8 @@
 """Module 03 · Head-of-line blocking: wait threshold, refresh slots, breaker + backoff, priority.
 
-The lab bench (`run_hol`, `WaitingCache`, `ResilientCache`…) is in :mod:`.lab`; each question
-lives once in its own file (`reproduce.py`, `threshold.py`, `slots.py`, `breaker.py`,
+The lab bench (`run_hol`, `WaitingCache`, `ResilientCache`…) is in :mod:`.lab`, with
+`scenario(seed)`: a learner's seed (`learner_seed`) also picks their hot user and outage window;
+every hidden test's seed gets the reference scenario. Each question lives once in its own file (`reproduce.py`, `threshold.py`, `slots.py`, `breaker.py`,
 `priority.py`): its assertion helpers (`assert_…`, taking a seed), the visible checks that call
 them and its hints. The hidden tests in `course/03_hol_blocking.py` call the same helpers with
 other seeds. This file ends with the module's ordered list of questions.
@@ -17,11 +18,13 @@ from .lab import (
     HOT_KEY,
     OUTAGE_AT,
     OUTAGE_SECONDS,
+    OUTAGE_STARTS,
     REFRESH_SECONDS,
     STALE_TTL,
     TTL,
     GatedCache,
     ResilientCache,
+    Scenario,
     SlottedCache,
     WaitingCache,
     coldstart_database,
@@ -34,6 +37,7 @@ from .lab import (
     run_coldstart,
     run_hol,
     run_outage,
+    scenario,
 )
 from .priority import PRIORITY
 from .reproduce import REPRODUCE
@@ -41,10 +45,10 @@ from .slots import SLOTS
 from .threshold import THRESHOLD
 
 __all__ = [
-    "HOT_KEY", "MODULE", "OUTAGE_AT", "OUTAGE_SECONDS", "QUESTIONS", "REFRESH_SECONDS", "STALE_TTL", "TTL",
-    "GatedCache", "ResilientCache", "SlottedCache", "WaitingCache", "coldstart_database", "coldstart_workload",
+    "HOT_KEY", "MODULE", "OUTAGE_AT", "OUTAGE_SECONDS", "OUTAGE_STARTS", "QUESTIONS", "REFRESH_SECONDS",
+    "STALE_TTL", "TTL", "GatedCache", "ResilientCache", "Scenario", "SlottedCache", "WaitingCache", "coldstart_database", "coldstart_workload",
     "hol_database", "hol_workload", "outage_database", "outage_verdict", "outage_workload", "require_finished",
-    "require_no_stub_errors", "run_coldstart", "run_hol", "run_outage", "show_source",
+    "require_no_stub_errors", "run_coldstart", "run_hol", "run_outage", "scenario", "show_source",
 ]
 
 # --------------------------------------------------------------------------- roleplay_replies (written)
