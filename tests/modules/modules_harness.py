@@ -85,3 +85,30 @@ def edited_answer(module_id: str, question_id: str, *pairs: tuple[str, str]) -> 
         assert src.count(old) == 1, (question_id, old)
         src = src.replace(old, new)
     return src
+
+
+# -- the three verdicts every module's tests give, once -----------------------------------------
+
+def assert_reference_passes(module_id: str, question_id: str) -> None:
+    """The reference answer passes the visible check and the test cell (hidden tests included)."""
+    out = run_question(module_id, question_id)
+    assert out.visible_passed
+    assert out.error is None, repr(out.error)
+
+
+def assert_wrong_fails(module_id: str, question_id: str, answer: str) -> None:
+    """A wrong answer fails the visible check, and the test cell fails it as a wrong answer
+    (an AssertionError), not as a crash."""
+    out = run_question(module_id, question_id, answer)
+    assert not out.visible_passed
+    assert isinstance(out.error, AssertionError), repr(out.error)
+
+
+def assert_hidden_catches(module_id: str, question_id: str, answer: str,
+                          error: type[BaseException] = BaseException) -> None:
+    """An answer that passes the visible check is rejected by the hidden tests, with ``error``
+    (any failure by default, but never an interrupt or exit)."""
+    out = run_question(module_id, question_id, answer)
+    assert out.visible_passed, "this wrong answer is meant to pass the visible check"
+    assert out.error is not None, "the hidden tests should reject it"
+    assert isinstance(out.error, error) and not isinstance(out.error, (KeyboardInterrupt, SystemExit)), repr(out.error)

@@ -7,7 +7,9 @@ caught only by the hidden tests (hidden tests go beyond the visible check).
 from __future__ import annotations
 
 import pytest
-from modules_harness import code_cells, run_question
+from modules_harness import (
+    assert_hidden_catches, assert_reference_passes, assert_wrong_fails, code_cells, run_question,
+)
 
 from coursekit import check
 
@@ -243,9 +245,7 @@ def _hardcoded_seed3() -> str:
 
 @pytest.mark.parametrize("question", ["singleflight", "swr", "benchmark"])
 def test_reference_passes(question):
-    out = run_question(MODULE, question)
-    assert out.visible_passed
-    assert out.error is None, repr(out.error)
+    assert_reference_passes(MODULE, question)
 
 
 @pytest.mark.parametrize(
@@ -262,9 +262,7 @@ def test_reference_passes(question):
          "bench-milliseconds"],
 )
 def test_wrong_answer_fails(question, answer):
-    out = run_question(MODULE, question, answer)
-    assert not out.visible_passed
-    assert isinstance(out.error, AssertionError), repr(out.error)
+    assert_wrong_fails(MODULE, question, answer)
 
 
 @pytest.mark.parametrize(
@@ -283,10 +281,7 @@ def test_wrong_answer_fails(question, answer):
 def test_hidden_tests_catch_what_check_misses(question, answer):
     if answer is None:
         answer = _hardcoded_seed3()
-    out = run_question(MODULE, question, answer)
-    assert out.visible_passed, "this wrong answer is meant to pass the visible check"
-    assert out.error is not None, "the hidden tests should reject it"
-    assert not isinstance(out.error, (KeyboardInterrupt, SystemExit))
+    assert_hidden_catches(MODULE, question, answer)
 
 
 def test_untouched_stub_is_not_attempted():

@@ -9,7 +9,15 @@ caught only by the hidden tests.
 from __future__ import annotations
 
 import pytest
-from modules_harness import code_cells, edited_answer, reference_answer, run_question
+from modules_harness import (
+    assert_hidden_catches,
+    assert_reference_passes,
+    assert_wrong_fails,
+    code_cells,
+    edited_answer,
+    reference_answer,
+    run_question,
+)
 
 from coursekit import check
 from coursekit.hidden_topics import topic_at
@@ -92,27 +100,20 @@ def _hardcoded_reproduce() -> str:
 
 @pytest.mark.parametrize("question", ["reproduce", "threshold", "slots", "breaker", "priority"])
 def test_reference_passes(question):
-    out = run_question(MODULE, question)
-    assert out.visible_passed
-    assert out.error is None, repr(out.error)
+    assert_reference_passes(MODULE, question)
 
 
 @pytest.mark.parametrize("case", sorted(WRONG))
 def test_wrong_answer_fails(case):
     question, make = WRONG[case]
-    out = run_question(MODULE, question, make())
-    assert not out.visible_passed
-    assert isinstance(out.error, AssertionError), repr(out.error)
+    assert_wrong_fails(MODULE, question, make())
 
 
 @pytest.mark.parametrize("case", sorted(BEYOND))
 def test_hidden_tests_catch_what_check_misses(case):
     question, make = BEYOND[case]
     answer = _hardcoded_reproduce() if make is None else make()
-    out = run_question(MODULE, question, answer)
-    assert out.visible_passed, "this wrong answer is meant to pass the visible check"
-    assert out.error is not None, "the hidden tests should reject it"
-    assert not isinstance(out.error, (KeyboardInterrupt, SystemExit))
+    assert_hidden_catches(MODULE, question, answer)
 
 
 def test_roleplay_is_headless_and_collects_replies():

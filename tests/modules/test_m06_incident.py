@@ -9,7 +9,14 @@ check and are caught only by the hidden tests (other variants of the incident).
 from __future__ import annotations
 
 import pytest
-from modules_harness import edited_answer, reference_answer, run_question
+from modules_harness import (
+    assert_hidden_catches,
+    assert_reference_passes,
+    assert_wrong_fails,
+    edited_answer,
+    reference_answer,
+    run_question,
+)
 
 from cache_course.incident_record import (
     REFERENCE_ACTIONS, REMEDIATIONS, IncidentRecord, reference_incident, replay_incident, utc, what_if,
@@ -66,25 +73,19 @@ BEYOND = {
 
 @pytest.mark.parametrize("question", ["verify", "respond"])
 def test_reference_passes(question):
-    out = run_question(MODULE, question)
-    assert out.visible_passed
-    assert out.error is None, repr(out.error)
+    assert_reference_passes(MODULE, question)
 
 
 @pytest.mark.parametrize("case", sorted(WRONG))
 def test_wrong_answer_fails(case):
     question, make = WRONG[case]
-    out = run_question(MODULE, question, make())
-    assert not out.visible_passed
-    assert isinstance(out.error, AssertionError), repr(out.error)
+    assert_wrong_fails(MODULE, question, make())
 
 
 @pytest.mark.parametrize("case", sorted(BEYOND))
 def test_hidden_tests_catch_what_check_misses(case):
     question, make = BEYOND[case]
-    out = run_question(MODULE, question, make())
-    assert out.visible_passed, "this wrong answer is meant to pass the visible check"
-    assert out.error is not None, "the hidden tests should reject it"
+    assert_hidden_catches(MODULE, question, make())
 
 
 def test_a_broken_healthy_minutes_costs_only_its_own_points():

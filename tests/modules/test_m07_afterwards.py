@@ -11,7 +11,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from modules_harness import code_cells, edited_answer, reference_answer, run_question
+from modules_harness import (
+    assert_hidden_catches,
+    assert_reference_passes,
+    assert_wrong_fails,
+    code_cells,
+    edited_answer,
+    reference_answer,
+    run_question,
+)
 
 MODULE = "07_afterwards"
 
@@ -75,27 +83,21 @@ BEYOND = {
 @pytest.mark.slow
 @pytest.mark.parametrize("question", ["incident_code", "what_if", "top_two"])
 def test_reference_passes(question):
-    out = run_question(MODULE, question)
-    assert out.visible_passed
-    assert out.error is None, repr(out.error)
+    assert_reference_passes(MODULE, question)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(WRONG))
 def test_wrong_answer_fails(case):
     question, make = WRONG[case]
-    out = run_question(MODULE, question, make())
-    assert not out.visible_passed
-    assert isinstance(out.error, AssertionError), repr(out.error)
+    assert_wrong_fails(MODULE, question, make())
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(BEYOND))
 def test_hidden_tests_catch_what_check_misses(case):
     question, make = BEYOND[case]
-    out = run_question(MODULE, question, make())
-    assert out.visible_passed, "this wrong answer is meant to pass the visible check"
-    assert isinstance(out.error, AssertionError), repr(out.error)
+    assert_hidden_catches(MODULE, question, make(), AssertionError)
 
 
 @pytest.mark.slow
